@@ -1,0 +1,41 @@
+# Two entry points for a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The pinned wheels install from local files on the project's machines; elsewhere any torch>=2.4 works:
+#   make test TORCH_SPEC="torch torchvision"
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint reports browser clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
+	$(BIN)/pip install -q $(TORCH_SPEC) 2>&1 | grep -v "is ignored" || true
+	$(BIN)/pip install -q -e ".[metrics,train,ray,dev]" 2>&1 | grep -v "is ignored" || true
+	# AMT-S (Mot-Smth) and VBench's reference functions live only inside the vbench wheel, whose
+	# pins (transformers==4.33.2, numpy<2) must never enter the environment: install it without deps.
+	$(BIN)/pip install -q --no-deps "vbench==0.1.5" 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python -c "import jtbench, torch, av, vbench" 
+	touch $(STAMP)
+
+install: $(STAMP)
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || { (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium could not be installed; browser tests will be skipped"; }
+
+demo: install
+	$(BIN)/jtbench run --methods dummy --demo --backbones tiny --out runs/demo
+
+test: install browser
+	$(BIN)/python -m pytest -m "not slow and not gpu" -q
+
+lint: install
+	$(BIN)/ruff check .
+
+reports: install
+	$(BIN)/python -m jtbench.report.rebuild reports
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

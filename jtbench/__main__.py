@@ -1,0 +1,3 @@
+from jtbench.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The `jtbench` command line (typer + rich)."""

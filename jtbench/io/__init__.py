@@ -1,0 +1,1 @@
+"""Video decoding, file layout, result tables and the artifact store."""

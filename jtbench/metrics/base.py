@@ -1,0 +1,154 @@
+"""The metric contract (after torchmetrics / pyiqa): metadata as a spec, math in pure functions.
+
+A metric scores one :class:`Sample` (a decoded video plus its prompt and references) on the
+paper's 0–100 scale and returns a :class:`MetricValue`. Models come from the shared
+:class:`~jtbench.models.ModelHub` and per-video / per-reference features from the context's
+cache, so one decode and one model load serve every metric.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from jtbench.io.video import VideoClip
+from jtbench.models.base import ModelHub
+from jtbench.registry import Registry
+
+#: The paper's ten columns, in the paper's order.
+PAPER_COLUMNS = (
+    "CLIP-T",
+    "CLIP-I",
+    "Mot-Fid",
+    "Mot-Smth",
+    "Dyn-Deg",
+    "Subj-Con",
+    "Bkgd-Con",
+    "Pick-Sc",
+    "Aesth-Q",
+    "Img-Q",
+)
+
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str  # registry name, snake_case ("clip_t", "mot_fid_symmetric")
+    column: str  # output column ("CLIP-T"); variants get their own column name
+    description: str
+    source: str  # where the definition comes from (paper section, VBench file)
+    version: str = "1"
+    higher_is_better: bool = True
+    backbones: tuple[str, ...] = ()  # BACKBONES names this metric loads
+    needs_prompt: bool = False
+    needs_reference_image: bool = False
+    needs_reference_video: bool = False
+    paper: bool = True  # False for corrected/improved variants (never silently the default)
+
+
+@dataclass(frozen=True)
+class Sample:
+    video: VideoClip
+    prompt: str | None = None
+    case_id: str | None = None
+    reference_image: Path | None = None
+    reference_video: Path | None = None
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    value: float
+    note: str | None = None  # e.g. "generated tracks truncated to the reference length"
+
+
+@dataclass
+class ScoringContext:
+    """What a metric may use: the model hub, a feature cache, and batching settings."""
+
+    hub: ModelHub
+    batch_size: int = 16
+    cache: dict[tuple, Any] = field(default_factory=dict)
+
+    def cached(self, key: tuple, compute: Callable[[], V]) -> V:
+        """Memoise ``compute()`` under ``key`` (e.g. ``("clip_b32_pil", video.digest)``)."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
+
+    def forget_video(self, digest: str) -> None:
+        """Drop per-video entries once a video is done (reference entries stay)."""
+        for key in [k for k in self.cache if digest in k]:
+            del self.cache[key]
+
+
+class Metric(ABC):
+    spec: ClassVar[MetricSpec]
+
+    def __init__(self, **options: Any) -> None:
+        if options:
+            raise TypeError(f"{type(self).__name__} takes no options, got {sorted(options)}")
+
+    @abstractmethod
+    def score(self, sample: Sample, ctx: ScoringContext) -> MetricValue:
+        """Score one video on the 0–100 scale; raise on failure (the scorer records the error)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.spec.name!r} → {self.spec.column!r} v{self.spec.version})"
+
+
+METRICS: Registry[type[Metric]] = Registry("metric", "jtbench.metrics")
+
+# Lazy targets: importing jtbench does not import any model code.
+_BUILTIN = {
+    "clip_t": "jtbench.metrics.clip_scores:ClipT",
+    "clip_i": "jtbench.metrics.clip_scores:ClipI",
+    "pick_score": "jtbench.metrics.pick_score:PickScore",
+    "aesthetic_quality": "jtbench.metrics.aesthetic_quality:AestheticQuality",
+    "background_consistency": "jtbench.metrics.background_consistency:BackgroundConsistency",
+    "subject_consistency": "jtbench.metrics.subject_consistency:SubjectConsistency",
+    "motion_smoothness": "jtbench.metrics.motion_smoothness:MotionSmoothness",
+    "dynamic_degree": "jtbench.metrics.dynamic_degree:DynamicDegree",
+    "imaging_quality": "jtbench.metrics.imaging_quality:ImagingQuality",
+    "motion_fidelity": "jtbench.metrics.motion_fidelity:MotionFidelity",
+}
+_ALIASES = {
+    "clip_t": ("CLIP-T",),
+    "clip_i": ("CLIP-I",),
+    "pick_score": ("Pick-Sc",),
+    "aesthetic_quality": ("Aesth-Q",),
+    "background_consistency": ("Bkgd-Con",),
+    "subject_consistency": ("Subj-Con",),
+    "motion_smoothness": ("Mot-Smth",),
+    "dynamic_degree": ("Dyn-Deg",),
+    "imaging_quality": ("Img-Q",),
+    "motion_fidelity": ("Mot-Fid",),
+}
+for _name, _target in _BUILTIN.items():
+    METRICS.add(_name, _target, aliases=_ALIASES.get(_name, ()))
+
+#: The paper's ten metrics, in the paper's column order.
+PAPER_METRICS = (
+    "clip_t",
+    "clip_i",
+    "motion_fidelity",
+    "motion_smoothness",
+    "dynamic_degree",
+    "subject_consistency",
+    "background_consistency",
+    "pick_score",
+    "aesthetic_quality",
+    "imaging_quality",
+)
+
+
+def create_metric(name: str, **options: Any) -> Metric:
+    """``create_metric("clip_t")`` or by paper column: ``create_metric("CLIP-T")``."""
+    return METRICS.get(name)(**options)
+
+
+def list_metrics(pattern: str = "*") -> list[str]:
+    return METRICS.names(pattern)

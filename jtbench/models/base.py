@@ -1,0 +1,114 @@
+"""The backbone contract and the per-process model hub.
+
+A backbone knows its published weight files (``weights``), how to load them (``load``) and how
+to write a tiny, seeded, random-weight stand-in *in the same file format* (``build_tiny``), so
+``--backbones tiny`` runs exactly the loading code that ``--backbones paper`` runs.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import torch
+
+from jtbench.paths import cache_dir
+from jtbench.registry import Registry
+from jtbench.weights.catalog import WeightSpec
+from jtbench.weights.resolve import WeightResolver
+
+BackboneMode = Literal["paper", "tiny"]
+TINY_SEED = 20260323
+
+
+class Backbone(ABC):
+    """One model family. Subclasses are registered in :data:`BACKBONES` by name."""
+
+    name: ClassVar[str]
+    weights: ClassVar[tuple[WeightSpec, ...]] = ()
+    #: openai-clip style models ran in fp16 on CUDA in the anchors; others in fp32.
+    anchor_fp16_on_cuda: ClassVar[bool] = False
+
+    @abstractmethod
+    def load(self, files: dict[str, Path], device: torch.device, dtype: torch.dtype) -> Any:
+        """Build the model from local files keyed by weight id; return a ready, eval-mode object."""
+
+    @abstractmethod
+    def build_tiny(self, out_dir: Path, seed: int) -> dict[str, Path]:
+        """Write tiny random weights (same format as the published files) and return them by weight id."""
+
+
+BACKBONES: Registry[type[Backbone]] = Registry("backbone", "jtbench.backbones")
+
+
+def resolve_dtype(precision: str, device: torch.device, backbone: type[Backbone]) -> torch.dtype:
+    """``anchor`` reproduces the official runs: openai-clip models fp16 on CUDA, fp32 elsewhere."""
+    if precision == "anchor":
+        return torch.float16 if device.type == "cuda" and backbone.anchor_fp16_on_cuda else torch.float32
+    return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+
+
+class ModelHub:
+    """Loads each backbone at most once per process and hands out the same object afterwards."""
+
+    def __init__(
+        self,
+        *,
+        backbones: BackboneMode = "paper",
+        device: str | torch.device = "cpu",
+        precision: str = "anchor",
+        resolver: WeightResolver | None = None,
+        tiny_dir: Path | None = None,
+    ) -> None:
+        if backbones not in ("paper", "tiny"):
+            raise ValueError(f"backbones must be 'paper' or 'tiny', got {backbones!r}")
+        self.mode: BackboneMode = backbones
+        self.device = torch.device(device)
+        self.precision = precision
+        self.resolver = resolver or WeightResolver(offline=True)
+        self.tiny_dir = Path(tiny_dir) if tiny_dir is not None else cache_dir() / "tiny"
+        self._models: dict[str, Any] = {}
+        self._files: dict[str, dict[str, Path]] = {}
+        self._lock = threading.Lock()
+
+    def files(self, name: str) -> dict[str, Path]:
+        """Local weight files for a backbone (tiny ones are built on first use, with a marker)."""
+        if name in self._files:
+            return self._files[name]
+        backbone = BACKBONES.get(name)()
+        if self.mode == "tiny":
+            folder = self.tiny_dir / f"{name}-seed{TINY_SEED}"
+            marker = folder / "tiny.json"
+            if marker.is_file():
+                files = {k: Path(v) for k, v in json.loads(marker.read_text())["files"].items()}
+            else:
+                folder.mkdir(parents=True, exist_ok=True)
+                files = backbone.build_tiny(folder, TINY_SEED)
+                marker.write_text(json.dumps({"files": {k: str(v) for k, v in files.items()}, "seed": TINY_SEED}))
+        else:
+            files = {spec.id: self.resolver.resolve(spec) for spec in backbone.weights}
+        self._files[name] = files
+        return files
+
+    def dtype_for(self, name: str) -> torch.dtype:
+        return resolve_dtype(self.precision, self.device, BACKBONES.get(name))
+
+    def get(self, name: str) -> Any:
+        """The loaded backbone ``name`` (loaded once per hub)."""
+        with self._lock:
+            if name not in self._models:
+                backbone = BACKBONES.get(name)()
+                self._models[name] = backbone.load(self.files(name), self.device, self.dtype_for(name))
+            return self._models[name]
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance: mode, device, precision and the files each loaded backbone came from."""
+        return {
+            "backbones": self.mode,
+            "device": str(self.device),
+            "precision": self.precision,
+            "files": {n: {k: str(v) for k, v in f.items()} for n, f in self._files.items()},
+        }

@@ -1,0 +1,124 @@
+"""Find a weight file locally, in this order, before ever touching the network:
+
+1. an explicit path given for that weight id (``--weights ID=PATH`` / ``JTBENCH_WEIGHTS_<ID>``),
+2. ``$JTBENCH_CACHE/weights/<id>/<filename>``,
+3. VBench's cache (``$VBENCH_CACHE_DIR`` or ``~/.cache/vbench``) in VBench's own layout,
+4. the torch hub checkpoint folder and the Hugging Face cache,
+5. download into (2), only when downloads are allowed and not ``offline``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import urllib.request
+from pathlib import Path
+
+from jtbench.errors import WeightsError
+from jtbench.paths import cache_dir
+from jtbench.weights.catalog import WeightSpec
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _env_key(weight_id: str) -> str:
+    return "JTBENCH_WEIGHTS_" + "".join(c if c.isalnum() else "_" for c in weight_id).upper()
+
+
+class WeightResolver:
+    """Resolve :class:`WeightSpec` to local paths; ``offline=True`` guarantees no network call."""
+
+    def __init__(
+        self, *, offline: bool = True, overrides: dict[str, Path] | None = None, root: Path | None = None
+    ) -> None:
+        self.offline = offline
+        self.overrides = {k: Path(v) for k, v in (overrides or {}).items()}
+        self.root = Path(root) if root is not None else cache_dir() / "weights"
+
+    def home(self, spec: WeightSpec) -> Path:
+        """Where jtbench keeps (and downloads) this weight."""
+        return self.root / spec.id / spec.filename
+
+    def candidates(self, spec: WeightSpec) -> list[Path]:
+        out: list[Path] = []
+        if spec.id in self.overrides:
+            out.append(self.overrides[spec.id])
+        if env := os.environ.get(_env_key(spec.id)):
+            out.append(Path(env))
+        out.append(self.home(spec))
+        if spec.vbench_path:
+            vbench = Path(os.environ.get("VBENCH_CACHE_DIR", Path.home() / ".cache" / "vbench"))
+            out.append(vbench / spec.vbench_path)
+        torch_home = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch"))
+        out.append(torch_home / "hub" / "checkpoints" / spec.filename)
+        if spec.hf_repo:
+            hf_home = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface"))
+            snapshots = hf_home / "hub" / ("models--" + spec.hf_repo.replace("/", "--")) / "snapshots"
+            if snapshots.is_dir():
+                out.extend(sorted(snapshots.iterdir(), reverse=True))
+        return out
+
+    def find(self, spec: WeightSpec) -> Path | None:
+        """The first existing candidate, or None (never downloads)."""
+        for path in self.candidates(spec):
+            if path.is_dir() if spec.is_dir else path.is_file():
+                return path
+        return None
+
+    def verify(self, spec: WeightSpec, path: Path) -> bool | None:
+        """True/False against the catalog's SHA-256; None when no checksum is known."""
+        if spec.sha256 is None or path.is_dir():
+            return None
+        return sha256_of(path) == spec.sha256
+
+    def resolve(self, spec: WeightSpec) -> Path:
+        """A verified local path for ``spec``; downloads only if allowed. Errors say where to put the file."""
+        path = self.find(spec)
+        if path is not None:
+            if self.verify(spec, path) is False:
+                raise WeightsError(
+                    f"checksum mismatch for {spec.id} (expected sha256 {spec.sha256})",
+                    file=path,
+                    fix="delete the file and download it again (`jtbench weights download`)",
+                )
+            return path
+        if self.offline or not spec.urls:
+            where = self.home(spec)
+            how = f"download {spec.urls[0]}" if spec.urls else f"get {spec.hf_repo or spec.torch_hub or spec.filename}"
+            raise WeightsError(
+                f"weights {spec.id!r} not found" + (" (offline mode: no download attempted)" if self.offline else ""),
+                file=where,
+                fix=f"{how} and place it at {where}, or pass --weights {spec.id}=PATH",
+            )
+        return self.download(spec)
+
+    def download(self, spec: WeightSpec) -> Path:
+        if self.offline:
+            raise WeightsError(f"refusing to download {spec.id} in offline mode", fix="drop --offline")
+        target = self.home(spec)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        errors = []
+        for url in spec.urls:
+            tmp = target.with_name(target.name + ".part")
+            try:
+                with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as fh:
+                    shutil.copyfileobj(response, fh)
+            except OSError as exc:
+                errors.append(f"{url}: {exc}")
+                continue
+            if spec.sha256 and sha256_of(tmp) != spec.sha256:
+                tmp.unlink(missing_ok=True)
+                errors.append(f"{url}: checksum mismatch")
+                continue
+            tmp.replace(target)
+            return target
+        raise WeightsError(
+            f"could not download {spec.id}: " + "; ".join(errors), file=target, fix=f"download it by hand to {target}"
+        )

@@ -1,0 +1,81 @@
+"""Shared fixtures. Tests never touch the network: any non-loopback connection fails the test."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(os.environ.get("JTBENCH_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+SAMPLE_VIDEO = SHARED_DATA / "generated" / "jointtuner_cogvideox" / "bear_plushie_person_playing_flute_0.mp4"
+CAR_TURN = SHARED_DATA / "motions" / "car_turn" / "car-turn.mp4"
+BICYCLE_CLIPS = sorted((SHARED_DATA / "motions" / "riding_bicycle").glob("clip_*.mp4"))
+
+_LOOPBACK = ("127.", "::1", "localhost", "0.0.0.0")
+_real_connect = socket.socket.connect
+_real_create_connection = socket.create_connection
+
+
+def _host_of(address) -> str:
+    if isinstance(address, tuple) and address:
+        return str(address[0])
+    return str(address)  # AF_UNIX paths are local
+
+
+def _guarded_connect(self, address):
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _host_of(address).startswith(_LOOPBACK):
+        raise RuntimeError(f"test tried to reach the network: {address!r}")
+    return _real_connect(self, address)
+
+
+def _guarded_create_connection(address, *args, **kwargs):
+    if not _host_of(address).startswith(_LOOPBACK):
+        raise RuntimeError(f"test tried to reach the network: {address!r}")
+    return _real_create_connection(address, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_network():
+    """Make any accidental outbound connection fail loudly; loopback (Ray, Chromium) stays allowed."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.create_connection = _guarded_create_connection  # type: ignore[assignment]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+    socket.create_connection = _real_create_connection  # type: ignore[assignment]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    """Tiny backbones and weights go to a per-session cache, never the user's."""
+    cache = tmp_path_factory.mktemp("jtbench_cache")
+    os.environ["JTBENCH_CACHE"] = str(cache)
+    os.environ["VBENCH_CACHE_DIR"] = str(cache / "vbench")
+    yield cache
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared sample data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def sample_video(shared_data) -> Path:
+    return SAMPLE_VIDEO
+
+
+@pytest.fixture(scope="session")
+def tiny_hub(_isolated_cache):
+    """One ModelHub with tiny seeded backbones for the whole session (models load once)."""
+    import torch
+
+    from jtbench.models.base import ModelHub
+
+    torch.set_num_threads(2)
+    return ModelHub(backbones="tiny", device="cpu", precision="fp32", tiny_dir=_isolated_cache / "tiny")
