@@ -110,7 +110,10 @@ class Benchmark:
         )
 
     def cases(
-        self, backgrounds: str | Sequence[str] | None = None, combinations: Iterable[Combination] | None = None, **filters
+        self,
+        backgrounds: str | Sequence[str] | None = None,
+        combinations: Iterable[Combination] | None = None,
+        **filters,
     ) -> list[PromptCase]:
         """Prompt cases: each combination on each (selected) background."""
         combos = list(combinations) if combinations is not None else self.combinations(**filters)
@@ -128,7 +131,9 @@ class Benchmark:
             )
         combo = self.combinations(subject=parts[0], motion=parts[1])
         if not combo:
-            raise InputError(f"case_id {case_id!r} pairs an incompatible subject and motion", fix="see `jtbench list combinations`")
+            raise InputError(
+                f"case_id {case_id!r} pairs an incompatible subject and motion", fix="see `jtbench list combinations`"
+            )
         return self.case(combo[0], parts[2])
 
     def cases_by_prompt(self, prompt: str) -> list[PromptCase]:

@@ -99,7 +99,9 @@ def _field(entry: Any, key: str, path: Path, where: str, kind: type | tuple[type
 
 def _choice(value: str, allowed: tuple[str, ...], path: Path, where: str) -> str:
     if value not in allowed:
-        raise ManifestError(f"{where}: {value!r} is not one of {', '.join(allowed)}", file=path, fix="use a listed value")
+        raise ManifestError(
+            f"{where}: {value!r} is not one of {', '.join(allowed)}", file=path, fix="use a listed value"
+        )
     return value
 
 
@@ -117,7 +119,9 @@ def load_manifest(root: Path | None = None) -> Manifest:
 
 @lru_cache(maxsize=4)
 def _load(root: Path) -> Manifest:
-    files = {name: root / f"{name}.yaml" for name in ("subjects", "motions", "pairings", "backgrounds", "prompts", "sources")}
+    files = {
+        name: root / f"{name}.yaml" for name in ("subjects", "motions", "pairings", "backgrounds", "prompts", "sources")
+    }
     raw = {name: _read_yaml(path) for name, path in files.items()}
 
     subjects: dict[str, Subject] = {}
@@ -138,7 +142,9 @@ def _load(root: Path) -> Manifest:
         where = f"motions.{mid}"
         clips = _field(entry, "clips", path, where, list)
         if not clips or not all(isinstance(c, str) for c in clips):
-            raise ManifestError(f"{where}.clips: expected a non-empty list of clip names", file=path, fix="list the clips")
+            raise ManifestError(
+                f"{where}.clips: expected a non-empty list of clip names", file=path, fix="list the clips"
+            )
         motions[mid] = Motion(
             id=mid,
             category=_choice(_field(entry, "category", path, where), MOTION_CATEGORIES, path, where + ".category"),

@@ -1,0 +1,321 @@
+"""Build the prepared layout of SPEC §2 from the official sources (or the demo stand-ins).
+
+Output: ``subjects/<subject>/00.jpg, 01.jpg …`` (the source images in sorted order, renamed;
+JPEG bytes copied unchanged) and ``motions/<motion>/00.mp4 …`` (every ``stride``-th frame, then
+the first 16, written at 8 FPS, original resolution), plus ``jtbench-data.lock.json`` with the
+SHA-256 of every produced file. :func:`verify` re-checks that lock file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from jtbench.benchmark.combinations import Benchmark, Combination
+from jtbench.benchmark.manifest import Manifest, Motion, Subject, load_manifest
+from jtbench.errors import InputError, ManifestError
+from jtbench.io.video import read_image, read_video, stride_round, write_video
+from jtbench.paths import manifests_dir
+from jtbench.weights.resolve import sha256_of
+
+LOCK_NAME = "jtbench-data.lock.json"
+CLIP_FRAMES = 16
+CLIP_FPS = 8.0
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+@dataclass
+class PrepareReport:
+    root: Path
+    written: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # already prepared, unchanged
+
+
+# -- locating sources -------------------------------------------------------------------------
+def _first_dir(candidates: Iterable[Path]) -> Path | None:
+    return next((p for p in candidates if p.is_dir()), None)
+
+
+def _subject_source_dir(subject: Subject, root: Path) -> Path | None:
+    """The folder holding a subject's photos, in the source's published layout (or flattened)."""
+    concept = subject.concept
+    candidates = {
+        "dreambooth": [root / "dataset" / concept, root / concept],
+        "customconcept101": [root / concept, root / "benchmark_dataset" / concept],
+        "motiondirector": [root / "test_data" / concept, root / concept],
+    }.get(subject.source, [root / concept])
+    return _first_dir(candidates)
+
+
+def _davis_frames_dir(clip: str, root: Path) -> Path | None:
+    return _first_dir([root / "DAVIS" / "JPEGImages" / "480p" / clip, root / "JPEGImages" / "480p" / clip, root / clip])
+
+
+def _ucf_clip_file(clip: str, root: Path) -> Path | None:
+    action = clip.split("_")[1] if clip.count("_") >= 3 else ""
+    for path in (root / "UCF-101" / action / f"{clip}.avi", root / action / f"{clip}.avi", root / f"{clip}.avi"):
+        if path.is_file():
+            return path
+    return next(iter(root.rglob(f"{clip}.avi")), None) if root.is_dir() else None
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+# -- writing ----------------------------------------------------------------------------------
+def _write_image(src: Path, dst: Path) -> None:
+    """JPEG sources are copied byte for byte; other formats are converted to JPEG (quality 95)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    if src.suffix.lower() in (".jpg", ".jpeg"):
+        tmp.write_bytes(src.read_bytes())
+    else:
+        from PIL import Image
+
+        Image.fromarray(read_image(src).numpy()).save(tmp, format="JPEG", quality=95)
+    tmp.replace(dst)
+
+
+def _clip_frames(frames: np.ndarray, stride: int) -> np.ndarray:
+    kept = frames[::stride][:CLIP_FRAMES]
+    return kept
+
+
+def _write_clip_from_video(src: Path, dst: Path, stride: int | None) -> None:
+    clip = read_video(src, min_frames=2)
+    step = stride if stride is not None else stride_round(clip.fps)
+    kept = _clip_frames(clip.frames.numpy(), step)
+    if len(kept) < CLIP_FRAMES:
+        raise InputError(
+            f"only {len(kept)} frames after keeping every {step}-th; {CLIP_FRAMES} needed",
+            file=src,
+            fix="use a longer source clip",
+        )
+    write_video(kept, dst, fps=CLIP_FPS)
+
+
+def _write_clip_from_frames(folder: Path, dst: Path, stride: int) -> None:
+    files = _images_in(folder)
+    kept_files = files[::stride][:CLIP_FRAMES]
+    if len(kept_files) < CLIP_FRAMES:
+        raise InputError(
+            f"only {len(kept_files)} frames after keeping every {stride}-th; {CLIP_FRAMES} needed",
+            file=folder,
+            fix="check that the DAVIS sequence is complete",
+        )
+    frames = np.stack([read_image(f).numpy() for f in kept_files])
+    write_video(frames, dst, fps=CLIP_FPS)
+
+
+# -- the benchmark from official sources ------------------------------------------------------
+def _missing_message(missing: list[str], manifest: Manifest) -> str:
+    lines = ["these sources are missing:"] + [f"  - {m}" for m in missing]
+    lines.append("download them and pass --source NAME=PATH (published layouts are accepted):")
+    for name, src in manifest.sources.items():
+        lines.append(f"  {name}: {src.get('download', src.get('url'))} → layout {src.get('layout')}")
+    return "\n".join(lines)
+
+
+def prepare(
+    out: Path,
+    sources: dict[str, Path],
+    *,
+    subjects: Iterable[str] | None = None,
+    motions: Iterable[str] | None = None,
+    manifest: Manifest | None = None,
+) -> PrepareReport:
+    """Prepare the benchmark (or a subset) from local copies of the official sources."""
+    manifest = manifest or load_manifest()
+    out = Path(out)
+    wanted_subjects = list(subjects) if subjects is not None else list(manifest.subjects)
+    wanted_motions = list(motions) if motions is not None else list(manifest.motions)
+    plan: list[tuple[str, Path, Path, str]] = []  # (kind, src, dst, stride)
+    missing: list[str] = []
+    for sid in wanted_subjects:
+        subject = manifest.subjects[sid]
+        root = sources.get(subject.source)
+        folder = _subject_source_dir(subject, root) if root else None
+        if folder is None or not _images_in(folder):
+            missing.append(f"subject {sid}: {subject.source} concept {subject.concept!r}")
+            continue
+        for i, img in enumerate(_images_in(folder)):
+            plan.append(("image", img, out / "subjects" / sid / f"{i:02d}.jpg", ""))
+    for mid in wanted_motions:
+        motion: Motion = manifest.motions[mid]
+        root = sources.get(motion.source)
+        for i, clip in enumerate(motion.clips):
+            locate = _davis_frames_dir if motion.source == "davis2016" else _ucf_clip_file
+            src = locate(clip, root) if root else None
+            if src is None:
+                missing.append(f"motion {mid}: {motion.source} clip {clip!r}")
+                continue
+            kind = "frames" if motion.source == "davis2016" else "video"
+            plan.append((kind, src, out / "motions" / mid / f"{i:02d}.mp4", str(motion.stride)))
+    if missing:
+        raise InputError(_missing_message(missing, manifest), fix="see `jtbench data prepare --help`")
+    return _execute(out, plan, manifest, {k: str(v) for k, v in sources.items()})
+
+
+def _execute(out: Path, plan: list[tuple[str, Path, Path, str]], manifest: Manifest, sources: dict) -> PrepareReport:
+    report = PrepareReport(out)
+    lock = _read_lock(out)
+    previous = lock.get("files", {}) if lock else {}
+    origins = lock.get("origins", {}) if lock else {}
+    for kind, src, dst, stride in plan:
+        rel = dst.relative_to(out).as_posix()
+        origin = f"{kind}:{src}:{stride}"
+        if dst.is_file() and rel in previous and origins.get(rel) == origin and sha256_of(dst) == previous[rel]:
+            report.skipped.append(rel)
+            continue
+        if kind == "image":
+            _write_image(src, dst)
+        elif kind == "frames":
+            _write_clip_from_frames(src, dst, int(stride))
+        else:
+            _write_clip_from_video(src, dst, int(stride) if stride else None)
+        origins[rel] = origin
+        report.written.append(rel)
+    files = {**previous, **{dst.relative_to(out).as_posix(): sha256_of(dst) for _, _, dst, _ in plan}}
+    _write_lock(out, files, origins, manifest, sources)
+    return report
+
+
+def _read_lock(out: Path) -> dict | None:
+    path = out / LOCK_NAME
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(f"lock file is not valid JSON: {exc}", file=path, fix="delete it and prepare again") from exc
+
+
+def _write_lock(out: Path, files: dict, origins: dict, manifest: Manifest, sources: dict) -> None:
+    from jtbench import __version__
+
+    payload = {
+        "jtbench_version": __version__,
+        "manifest_digest": manifest.digest,
+        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "sources": sources,
+        "files": dict(sorted(files.items())),
+        "origins": dict(sorted(origins.items())),
+    }
+    tmp = out / f".{LOCK_NAME}.tmp"
+    tmp.write_text(json.dumps(payload, indent=1))
+    tmp.replace(out / LOCK_NAME)
+
+
+def verify(out: Path) -> list[str]:
+    """Problems with a prepared folder (missing or altered files); empty when all is well."""
+    out = Path(out)
+    lock = _read_lock(out)
+    if lock is None:
+        return [f"{out / LOCK_NAME}: no lock file — run `jtbench data prepare` first"]
+    problems = []
+    for rel, digest in lock["files"].items():
+        path = out / rel
+        if not path.is_file():
+            problems.append(f"{path}: missing")
+        elif sha256_of(path) != digest:
+            problems.append(f"{path}: altered (sha256 differs from the lock file)")
+    return problems
+
+
+# -- the offline demo slice (stand-in clips from the shared sample data) ----------------------
+def _demo_manifest() -> dict:
+    path = manifests_dir() / "demo.yaml"
+    try:
+        return yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ManifestError(
+            f"cannot read the demo manifest: {exc}", file=path, fix="restore data_manifests/demo.yaml"
+        ) from exc
+
+
+def demo_backgrounds() -> list[str]:
+    return list(_demo_manifest()["backgrounds"])
+
+
+def demo_combinations(bench: Benchmark) -> list[Combination]:
+    """The compatible combinations of the demo's subjects and stand-in motions (8)."""
+    demo = _demo_manifest()
+    return bench.combinations(subject=list(demo["subjects"]), motion=list(demo["motions"]))
+
+
+def prepare_demo(shared_data: Path, out: Path) -> Path:
+    """Prepare the demo slice from ``shared/data`` into ``out``; idempotent. Returns ``out``."""
+    shared_data, out = Path(shared_data), Path(out)
+    if not shared_data.is_dir():
+        raise InputError(
+            "shared sample data folder not found",
+            file=shared_data,
+            fix="set JTBENCH_SHARED_DATA to the shared/data folder",
+        )
+    demo = _demo_manifest()
+    plan: list[tuple[str, Path, Path, str]] = []
+    for sid, entry in demo["subjects"].items():
+        images = sorted(shared_data.glob(entry["files"]))
+        if not images:
+            raise InputError(
+                f"no images match {entry['files']!r}", file=shared_data, fix="check the shared data folder"
+            )
+        plan += [("image", img, out / "subjects" / sid / f"{i:02d}.jpg", "") for i, img in enumerate(images)]
+    for mid, entry in demo["motions"].items():
+        clips = sorted(shared_data.glob(entry["files"]))
+        if not clips:
+            raise InputError(f"no clips match {entry['files']!r}", file=shared_data, fix="check the shared data folder")
+        stride = "" if entry.get("stride", "fps") == "fps" else str(entry["stride"])
+        plan += [("video", clip, out / "motions" / mid / f"{i:02d}.mp4", stride) for i, clip in enumerate(clips)]
+    _execute(out, plan, load_manifest(), {"demo": str(shared_data)})
+    return out
+
+
+# -- downloading the official archives (only where the network allows) ------------------------
+def download_sources(names: Iterable[str], into: Path, manifest: Manifest | None = None) -> dict[str, Path]:
+    """Fetch and unpack the named sources' published archives into ``into/<name>/``.
+
+    Zip archives are unpacked here; UCF101 is a RAR archive, which needs ``unrar`` by hand.
+    """
+    import shutil
+    import urllib.request
+    import zipfile
+
+    manifest = manifest or load_manifest()
+    roots: dict[str, Path] = {}
+    for name in names:
+        src = manifest.sources[name]
+        url = src.get("download", "")
+        target = Path(into) / name
+        if (target / ".complete").is_file():
+            roots[name] = target
+            continue
+        if not url.endswith(".zip"):
+            raise InputError(
+                f"{name} is published as {url.rsplit('.', 1)[-1]!r}, which jtbench does not unpack",
+                file=target,
+                fix=f"download {url}, unpack it into {target} and pass --source {name}={target}",
+            )
+        target.mkdir(parents=True, exist_ok=True)
+        archive = target / "archive.zip.part"
+        try:
+            with urllib.request.urlopen(url, timeout=120) as response, open(archive, "wb") as fh:
+                shutil.copyfileobj(response, fh)
+        except OSError as exc:
+            raise InputError(f"download failed: {exc}", file=url, fix=f"download it by hand into {target}") from exc
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(target)
+        archive.unlink()
+        # GitHub archives unpack into one top folder (e.g. dreambooth-main/): use it as the root.
+        children = [p for p in target.iterdir() if p.is_dir()]
+        root = children[0] if len(children) == 1 and not _images_in(target) else target
+        (target / ".complete").write_text(str(root))
+        roots[name] = root
+    return roots
