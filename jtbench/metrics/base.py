@@ -114,6 +114,8 @@ _BUILTIN = {
     "dynamic_degree": "jtbench.metrics.dynamic_degree:DynamicDegree",
     "imaging_quality": "jtbench.metrics.imaging_quality:ImagingQuality",
     "motion_fidelity": "jtbench.metrics.motion_fidelity:MotionFidelity",
+    "motion_fidelity_nan_safe": "jtbench.metrics.motion_fidelity:MotionFidelityNanSafe",
+    "motion_fidelity_symmetric": "jtbench.metrics.motion_fidelity:MotionFidelitySymmetric",
 }
 _ALIASES = {
     "clip_t": ("CLIP-T",),
@@ -126,6 +128,8 @@ _ALIASES = {
     "dynamic_degree": ("Dyn-Deg",),
     "imaging_quality": ("Img-Q",),
     "motion_fidelity": ("Mot-Fid",),
+    "motion_fidelity_nan_safe": ("Mot-Fid (nan-safe)",),
+    "motion_fidelity_symmetric": ("Mot-Fid (symmetric)",),
 }
 for _name, _target in _BUILTIN.items():
     METRICS.add(_name, _target, aliases=_ALIASES.get(_name, ()))
