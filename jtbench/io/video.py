@@ -158,7 +158,13 @@ def write_video(frames: torch.Tensor | np.ndarray, path: str | Path, fps: float 
 
 
 def _write_gif(array: np.ndarray, path: Path, fps: float) -> None:
-    from PIL import Image
-
-    images = [Image.fromarray(f) for f in array]
-    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
+    """ffmpeg's GIF encoder keeps every frame (PIL merges identical consecutive frames)."""
+    with av.open(str(path), mode="w", format="gif") as container:
+        stream = container.add_stream("gif", rate=Fraction(fps).limit_denominator(1001))
+        stream.width, stream.height = array.shape[2], array.shape[1]
+        stream.pix_fmt = "rgb8"
+        for image in array:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)

@@ -1,0 +1,64 @@
+"""PyAV decoding: bit-identical to OpenCV on the real sample; errors name the file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from jtbench.errors import VideoError
+from jtbench.io.video import read_video, sample_every, stride_int, stride_round, write_video
+
+
+def test_decode_bit_identical_to_opencv(sample_video):
+    cv2 = pytest.importorskip("cv2")
+    clip = read_video(sample_video)
+    cap = cv2.VideoCapture(str(sample_video))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    assert clip.frames.shape == (49, 480, 720, 3) and clip.frames.dtype == torch.uint8
+    assert clip.fps == 8.0 and len(clip.digest) == 64
+    assert np.array_equal(np.stack(frames), clip.frames.numpy())
+
+
+def test_sampling_rules():
+    assert stride_int(29.97) == 3 and stride_round(29.97) == 4  # int() truncates, round() does not
+    assert stride_int(8) == 1 and stride_int(4) == 1 and stride_round(4) == 1
+    assert sample_every(10, 3) == [0, 3, 6, 9] and sample_every(100, 6, limit=16)[-1] == 90
+
+
+def test_write_roundtrip_mp4_and_gif(tmp_path):
+    rng = np.random.default_rng(0)
+    frames = np.repeat(rng.integers(0, 255, (1, 33, 47, 3), dtype=np.uint8), 16, axis=0)  # odd size
+    mp4 = read_video(write_video(frames, tmp_path / "a.mp4", fps=8))
+    assert mp4.num_frames == 16 and mp4.fps == 8.0 and (mp4.height, mp4.width) == (34, 48)
+    gif = read_video(write_video(frames[:4], tmp_path / "a.gif", fps=8))
+    assert gif.num_frames == 4
+
+
+@pytest.mark.parametrize(
+    "content, problem",
+    [(b"", "empty"), (b"not a video at all" * 50, "cannot decode"), (None, "does not exist")],
+)
+def test_bad_files_name_the_file(tmp_path, content, problem):
+    path = tmp_path / "bad.mp4"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(VideoError) as err:
+        read_video(path)
+    assert str(path) in str(err.value) and problem in str(err.value)
+
+
+def test_truncated_and_one_frame(tmp_path, sample_video):
+    data = sample_video.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 3])
+    with pytest.raises(VideoError):
+        read_video(cut)  # the moov atom sits at the end: nothing decodable
+    one = write_video(np.zeros((1, 16, 16, 3), np.uint8), tmp_path / "one.mp4")
+    with pytest.raises(VideoError, match="1 frame"):
+        read_video(one, min_frames=2)
