@@ -36,6 +36,10 @@ def _register() -> None:
 
     app.add_typer(listing.app, name="list")
     app.add_typer(data.app, name="data")
+    from jtbench.cli import score, weights
+
+    app.command("score")(score.score)
+    app.add_typer(weights.app, name="weights")
 
 
 _register()

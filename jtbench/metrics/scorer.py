@@ -1,0 +1,376 @@
+"""The scoring engine: decode each video once, load each model once, write rows as they finish.
+
+The official evaluation reloads ~9 models and decodes every video ~9 times per video. Here one
+:class:`~jtbench.io.video.VideoClip` per video is shared by every selected metric through one
+:class:`~jtbench.metrics.base.Sample`; one :class:`~jtbench.metrics.base.ScoringContext` (model
+hub + feature cache) lives for the whole run, so models load once and reference features
+(image embeddings, reference tracks) are computed once per subject / motion. Per-video cache
+entries are dropped after each video so memory stays flat.
+
+Failure policy (SPEC §6):
+
+- an input that cannot be scored at all (missing/unreadable/empty/one-frame video, unknown
+  case_id, missing reference) gets no row; it is listed in ``errors.csv`` (video, problem, fix);
+- a metric that raises on one video gives NaN in its column **and** a line in the row's
+  ``errors`` (``<column>: <problem> — fix: <fix>``); a metric that returns NaN without raising
+  is recorded the same way — never a silent NaN. Notes a metric attaches to a finite value
+  (e.g. Mot-Fid's truncation) are also written there.
+
+Resumption and merge semantics (row key: method, video_sha256):
+
+- a metric is *done* for a row when the row's ``metric_versions`` names the same version, the
+  row was scored with the same backbones (paper / tiny) and its value is finite; done metrics
+  are skipped, failed ones are retried;
+- re-scoring a subset (``--metrics``) replaces only the selected columns, their
+  ``metric_versions`` entries and their ``errors`` lines; other columns keep their values.
+  When the old row came from other backbones, its values are dropped instead of mixed;
+- rows are upserted after every video, so a crash loses at most the video in flight.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from jtbench import __version__
+from jtbench.benchmark.combinations import Benchmark
+from jtbench.errors import JtbenchError, VideoError
+from jtbench.io.layout import ResolvedEntry, VideoEntry, resolve_entry
+from jtbench.io.tables import metric_columns, read_results, upsert_results
+from jtbench.io.video import file_sha256, read_video
+from jtbench.metrics.base import METRICS, PAPER_METRICS, Metric, Sample, ScoringContext, create_metric
+from jtbench.metrics.summary import summarise
+from jtbench.models.base import ModelHub
+from jtbench.provenance import combined_digest, environment_stamp, utc_now, weights_digests
+
+TINY_LABEL = "tiny (random weights; NOT the paper's numbers)"
+BACKBONE_LABELS = {"paper": "paper", "tiny": TINY_LABEL}
+DEFAULT_METHOD = "external"
+RESULTS_FILE, ERRORS_FILE, SUMMARY_FILE, PROVENANCE_FILE = (
+    "results.parquet",
+    "errors.csv",
+    "summary.csv",
+    "provenance.json",
+)
+
+
+@dataclass(frozen=True)
+class Unscorable:
+    """One input that got no row: a line of ``errors.csv``."""
+
+    video: str
+    problem: str
+    fix: str
+
+
+@dataclass
+class ScoreReport:
+    """What a run did; ``timings`` splits seconds into decode, hash, load:<backbone> and metrics."""
+
+    scored: int = 0
+    skipped: int = 0
+    unscorable: list[Unscorable] = field(default_factory=list)
+    metric_failures: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    out_dir: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.unscorable and not any(self.metric_failures.values())
+
+
+def resolve_metrics(names: Iterable[str | Metric] | None = None) -> list[Metric]:
+    """Metric instances from registry names or paper columns (``clip_t`` or ``CLIP-T``), deduplicated."""
+    out: dict[str, Metric] = {}
+    for item in names if names is not None else PAPER_METRICS:
+        if isinstance(item, Metric):
+            out.setdefault(item.spec.name, item)
+            continue
+        name = METRICS.canonical(item)
+        if name in out:
+            continue
+        try:
+            out[name] = create_metric(name)
+        except ImportError as exc:
+            raise JtbenchError(
+                f"metric {name!r} cannot be imported: {exc}",
+                fix="install jtbench[metrics]; if the module itself is missing, choose other --metrics",
+            ) from exc
+    return list(out.values())
+
+
+def _error_line(column: str, exc: BaseException) -> str:
+    if isinstance(exc, JtbenchError):
+        where = f" ({exc.file})" if exc.file else ""
+        fix = exc.fix or "see the message"
+        return f"{column}: {exc.problem}{where} — fix: {fix}"
+    return (
+        f"{column}: {type(exc).__name__}: {exc} — fix: unexpected failure; re-run with "
+        f"--metrics {column} to reproduce and report it with this message"
+    )
+
+
+def _line_column(line: str) -> str:
+    return line.split(":", 1)[0]
+
+
+def _is_finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+class TimedHub(ModelHub):
+    """A :class:`ModelHub` that records how long each first load took (``load_seconds``).
+
+    Metrics load their models lazily through the hub inside ``score``; timing the loads here
+    lets the engine report load time apart from compute time (the overhead it removes).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.load_seconds: dict[str, float] = {}
+
+    def get(self, name: str) -> Any:
+        if name in self.load_seconds:
+            return super().get(name)
+        start = time.perf_counter()
+        model = super().get(name)
+        self.load_seconds[name] = time.perf_counter() - start
+        return model
+
+
+class Scorer:
+    """Score videos with a fixed set of metrics through one model hub and one feature cache."""
+
+    def __init__(
+        self,
+        metrics: Iterable[str | Metric] | None = None,
+        *,
+        hub: ModelHub,
+        benchmark: Benchmark | None = None,
+        batch_size: int = 16,
+        method: str = DEFAULT_METHOD,
+        base_model: str | None = None,
+    ) -> None:
+        self.metrics = resolve_metrics(metrics)
+        self.hub = hub
+        self.benchmark = benchmark or Benchmark.load()
+        self.ctx = ScoringContext(hub=hub, batch_size=batch_size)
+        self.method = method
+        self.base_model = base_model
+        self.backbones_label = BACKBONE_LABELS[hub.mode]
+        self._need_image = any(m.spec.needs_reference_image for m in self.metrics)
+        self._need_video = any(m.spec.needs_reference_video for m in self.metrics)
+        self._digests: dict[frozenset, tuple[dict[str, str], str]] = {}
+
+    # -- provenance -----------------------------------------------------------------------
+    def loaded_files(self) -> dict[str, dict[str, Path]]:
+        """Weight files of the backbones loaded so far, by backbone name."""
+        files = self.hub.describe()["files"]
+        return {name: {wid: Path(p) for wid, p in per.items()} for name, per in files.items()}
+
+    def weights_digest(self) -> tuple[dict[str, str], str]:
+        """Per-weight SHA-256 of the loaded backbones, and one short digest over them."""
+        files = self.loaded_files()
+        key = frozenset((n, w, str(p)) for n, per in files.items() for w, p in per.items())
+        if key not in self._digests:
+            digests = weights_digests(files)
+            self._digests[key] = (digests, combined_digest(digests) if digests else "")
+        return self._digests[key]
+
+    def dtype_label(self) -> str:
+        """``<precision>:<dtype>``, or ``<precision>:<backbone>=<dtype>,…`` when the loaded ones differ."""
+        names = sorted(self.loaded_files()) or sorted({b for m in self.metrics for b in m.spec.backbones})
+        dtypes = {}
+        for name in names:
+            try:
+                dtypes[name] = str(self.hub.dtype_for(name)).removeprefix("torch.")
+            except Exception:  # an unregistered backbone: say so rather than guess
+                dtypes[name] = "unknown"
+        if len(set(dtypes.values())) <= 1:
+            return f"{self.hub.precision}:{next(iter(dtypes.values()), 'float32')}"
+        return f"{self.hub.precision}:" + ",".join(f"{k}={v}" for k, v in dtypes.items())
+
+    def _load_time(self) -> float:
+        return sum(getattr(self.hub, "load_seconds", {}).values())
+
+    # -- resumption -----------------------------------------------------------------------
+    def pending(self, old: dict[str, Any] | None) -> list[Metric]:
+        """Selected metrics not yet done for this row (see the module docstring)."""
+        if old is None or old.get("backbones") != self.backbones_label:
+            return list(self.metrics)
+        versions = json.loads(old.get("metric_versions") or "{}")
+        return [
+            m
+            for m in self.metrics
+            if not (versions.get(m.spec.name) == m.spec.version and _is_finite(old.get(m.spec.column)))
+        ]
+
+    # -- one video ------------------------------------------------------------------------
+    def score_sample(self, sample: Sample, metrics: Sequence[Metric], report: ScoreReport) -> tuple[dict, list]:
+        """Every metric on one decoded sample: ``({column: value}, [errors lines])``; never raises."""
+        values: dict[str, float] = {}
+        lines = [f"video: {note}" for note in sample.video.notes]
+        for metric in metrics:
+            column = metric.spec.column
+            start, loads = time.perf_counter(), self._load_time()
+            try:
+                result = metric.score(sample, self.ctx)
+                if not _is_finite(result.value):
+                    raise JtbenchError(
+                        f"returned a non-finite value ({result.value})" + (f": {result.note}" if result.note else ""),
+                        fix="check the video (e.g. frozen or blank frames) or report the metric",
+                    )
+                values[column] = float(result.value)
+                if result.note:
+                    lines.append(f"{column}: {result.note}")
+            except Exception as exc:  # one metric failing must not lose the others
+                values[column] = math.nan
+                lines.append(_error_line(column, exc))
+                report.metric_failures[column] += 1
+            loaded = self._load_time() - loads
+            report.timings["load"] += loaded
+            report.timings[metric.spec.name] += time.perf_counter() - start - loaded
+        if sample.video.digest:
+            self.ctx.forget_video(sample.video.digest)
+        return values, lines
+
+    def _row(
+        self, item: ResolvedEntry, method: str, pending: list[Metric], scored: tuple[dict, list], old: dict | None
+    ) -> dict[str, Any]:
+        """The new row: selected columns from this run, the rest kept from ``old`` (module docstring)."""
+        entry, case = item.entry, item.case
+        values, lines = scored
+        keep_old = old is not None and old.get("backbones") == self.backbones_label
+        redone = {m.spec.column for m in pending} | {"video"}
+        versions = json.loads(old.get("metric_versions") or "{}") if keep_old else {}
+        versions.update({m.spec.name: m.spec.version for m in pending})
+        old_lines = (old.get("errors") or "").splitlines() if keep_old else []
+        row: dict[str, Any] = {}
+        if keep_old:
+            row.update({c: old.get(c) for c in metric_columns(pd.DataFrame([old]))})
+        row.update(values)
+        _, weights_digest = self.weights_digest()
+        row.update(
+            case_id=case.case_id if case else None,
+            prompt=item.prompt,
+            method=method,
+            base_model=entry.base_model or self.base_model,
+            subject=case.subject if case else None,
+            motion=case.motion if case else None,
+            background=case.background if case else None,
+            seed=entry.seed,
+            video=str(Path(entry.video).resolve()),
+            errors="\n".join([ln for ln in old_lines if _line_column(ln) not in redone] + lines) or None,
+            metric_versions=json.dumps(dict(sorted(versions.items()))),
+            backbones=self.backbones_label,
+            device=str(self.hub.device),
+            dtype=self.dtype_label(),
+            jtbench_version=__version__,
+            manifest_digest=self.benchmark.manifest.digest,
+            weights_digest=weights_digest,
+            created_at=utc_now(),
+        )
+        return row
+
+    # -- the run --------------------------------------------------------------------------
+    def score(
+        self,
+        entries: Sequence[VideoEntry],
+        out_dir: str | Path,
+        *,
+        on_video: Callable[[str], None] | None = None,
+    ) -> ScoreReport:
+        """Score ``entries`` into ``out_dir``: results.parquet, errors.csv, summary.csv, provenance.json.
+
+        ``on_video(name)`` is called after each entry (scored, skipped or not) — the progress bar.
+        """
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        results = out / RESULTS_FILE
+        report = ScoreReport(out_dir=out)
+        existing: dict[tuple[str, str], dict[str, Any]] = {}
+        if results.is_file():
+            existing = {(r["method"], r["video_sha256"]): r for r in read_results(results).to_dict("records")}
+        for entry in entries:
+            self._score_entry(entry, existing, results, report)
+            if on_video is not None:
+                on_video(Path(entry.video).name)
+        self._finish(out, report)
+        return report
+
+    def _score_entry(self, entry: VideoEntry, existing: dict, results: Path, report: ScoreReport) -> None:
+        try:
+            item = resolve_entry(entry, self.benchmark, need_image=self._need_image, need_video=self._need_video)
+            if not item.video.is_file():
+                raise VideoError("video file does not exist", file=item.video, fix="check the path")
+            start = time.perf_counter()
+            digest = file_sha256(item.video)
+            report.timings["hash"] += time.perf_counter() - start
+            method = entry.method or self.method
+            old = existing.get((method, digest))
+            pending = self.pending(old)
+            if not pending:
+                report.skipped += 1
+                return
+            start = time.perf_counter()
+            clip = read_video(item.video, min_frames=2)  # the one decode every metric shares
+            report.timings["decode"] += time.perf_counter() - start
+        except JtbenchError as exc:
+            report.unscorable.append(Unscorable(str(entry.video), exc.problem, exc.fix or ""))
+            return
+        sample = Sample(
+            video=clip,
+            prompt=item.prompt,
+            case_id=item.case.case_id if item.case else None,
+            reference_image=item.reference_image,
+            reference_video=item.reference_video,
+        )
+        scored = self.score_sample(sample, pending, report)
+        row = self._row(item, method, pending, scored, old)
+        row["video_sha256"] = clip.digest
+        upsert_results(results, [row])
+        existing[(method, clip.digest)] = row
+        report.scored += 1
+
+    def _finish(self, out: Path, report: ScoreReport) -> None:
+        errors = out / ERRORS_FILE
+        if report.unscorable:
+            with open(errors, "w", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(["video", "problem", "fix"])
+                writer.writerows([u.video, u.problem, u.fix] for u in report.unscorable)
+        else:
+            errors.unlink(missing_ok=True)  # a stale list from an earlier run would mislead
+        if (out / RESULTS_FILE).is_file():
+            summarise(read_results(out / RESULTS_FILE)).to_csv(out / SUMMARY_FILE, index=False)
+        for name, seconds in getattr(self.hub, "load_seconds", {}).items():
+            report.timings[f"load:{name}"] = seconds
+        digests, _ = self.weights_digest()
+        stamp = environment_stamp(
+            device=str(self.hub.device),
+            dtypes={"label": self.dtype_label()},
+            backbones=self.backbones_label,
+            manifest_digest=self.benchmark.manifest.digest,
+            weights=digests,
+            extra={
+                "metrics": {m.spec.name: m.spec.version for m in self.metrics},
+                "batch_size": self.ctx.batch_size,
+                "precision": self.hub.precision,
+                "hub": self.hub.describe(),
+                "run": {"scored": report.scored, "skipped": report.skipped, "unscorable": len(report.unscorable)},
+                "timings_s": {k: round(v, 3) for k, v in report.timings.items()},
+            },
+        )
+        (out / PROVENANCE_FILE).write_text(json.dumps(stamp, indent=1, default=str))
+
+
+__all__ = ["BACKBONE_LABELS", "ScoreReport", "Scorer", "TINY_LABEL", "TimedHub", "Unscorable", "resolve_metrics"]

@@ -1,0 +1,36 @@
+"""The paper's dataset-level aggregate: per method, the mean of each metric over its videos.
+
+JointTuner averages per-video scores per folder and the paper reports the mean over all 450
+videos (every printed Dyn-Deg is k/450); with equal folder sizes both are the same number.
+VBench's own frame-pair-weighted Subj-Con/Bkgd-Con aggregate is *not* what the paper used
+(JointTuner calls VBench one video at a time), so it is not used here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from jtbench.io.tables import metric_columns
+
+GROUP_KEYS = ("method", "base_model", "backbones")
+
+
+def summarise(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per (method, base_model, backbones): ``videos``, the metric means, ``missing``.
+
+    NaN values are left out of a mean and counted in ``missing`` ("Mot-Fid: 2"), so a gap in
+    the data is visible next to the number it affects.
+    """
+    columns = metric_columns(df)
+    keys = list(GROUP_KEYS)
+    rows = []
+    for group, part in df.groupby(keys, dropna=False, sort=True):
+        row: dict[str, Any] = dict(zip(keys, group, strict=True))
+        row["videos"] = len(part)
+        row.update({c: part[c].mean(skipna=True) for c in columns})
+        gaps = {c: int(part[c].isna().sum()) for c in columns if part[c].isna().any()}
+        row["missing"] = ", ".join(f"{c}: {n}" for c, n in gaps.items()) or None
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*keys, "videos", *columns, "missing"])
