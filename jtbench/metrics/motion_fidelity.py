@@ -29,9 +29,11 @@ Variants beside it, never the default (registered under their own names and colu
   subtraction (identical motion scores 100), and the mean of both directions (generated →
   reference and reference → generated), the two-sided form the DMT paper describes.
 
-The similarity is one ``[N, L·2] @ [L·2, M]`` matmul on the hub's device (3025 × 3025 per video),
-in float32 as the official run. Reference tracks are computed once per reference file (keyed by
-its SHA-256 and the tracker) and generated tracks once per video, shared by all variants.
+The similarity is one ``[N, L·2] @ [L·2, M]`` matmul on the hub's device (3025 × 3025 per video)
+in float64: the official ran float32, whose rounding differs by ~1e-5 on the 0–100 scale, but a
+float32 matmul silently drops to TF32 wherever a process enables it, and float64 cannot.
+Reference tracks are computed once per reference file (keyed by its SHA-256 and the tracker)
+and generated tracks once per video, shared by all variants.
 """
 
 from __future__ import annotations
@@ -138,7 +140,8 @@ def motion_fidelity_score(
             fix="track both videos with the same tracker",
         )
     device = torch.device(device) if device is not None else gen_tracks.device
-    gen_units, ref_units, notes = _align(gen_tracks.to(device), ref_tracks.to(device), rules)
+    gen, ref = (tracks.to(device, torch.float64) for tracks in (gen_tracks, ref_tracks))
+    gen_units, ref_units, notes = _align(gen, ref, rules)
     if rules.zero_steps == "nan":
         if torch.isnan(ref_units).any():
             notes.append("a reference track has a zero-length step: official NaN handling scores every track 0")
