@@ -47,7 +47,8 @@ import torch
 from jtbench.errors import InputError
 from jtbench.io.video import file_sha256, read_video
 from jtbench.metrics.base import Metric, MetricSpec, MetricValue, Sample, ScoringContext
-from jtbench.models.trackers import CoTracker3Offline, LKTrackerBackbone  # importing registers both
+from jtbench.models.base import BACKBONES
+from jtbench.models.trackers import CoTracker3Offline, LKTrackerBackbone, Tracker  # importing registers both
 
 PAPER_TRACKER = CoTracker3Offline.name
 STANDIN_TRACKER = LKTrackerBackbone.name
@@ -172,7 +173,7 @@ class MotionFidelity(Metric):
 
     def __init__(self, tracker: str | None = None, **options: Any) -> None:
         super().__init__(**options)
-        self.tracker = tracker
+        self.tracker = BACKBONES.canonical(tracker) if tracker is not None else None  # fail early on typos
 
     def tracker_name(self, ctx: ScoringContext) -> str:
         if self.tracker is not None:
@@ -186,6 +187,8 @@ class MotionFidelity(Metric):
             )
         name = self.tracker_name(ctx)
         tracker = ctx.hub.get(name)
+        if not isinstance(tracker, Tracker):
+            raise InputError(f"backbone {name!r} is not a point tracker", fix="use cotracker3_offline or lk_tracker")
         reference = Path(sample.reference_video)
         ref_tracks = ctx.cached(
             ("motion_fidelity.tracks", name, _sha256(reference, ctx)),
@@ -198,8 +201,8 @@ class MotionFidelity(Metric):
             gen_tracks = tracker.track(video.frames)
         result = motion_fidelity_score(gen_tracks, ref_tracks, self.rules, device=ctx.hub.device)
         notes = list(result.notes)
-        if not getattr(tracker, "paper_tracker", False):
-            notes.insert(0, f"tracks from {name}: {getattr(tracker, 'description', 'not the paper tracker')}")
+        if not tracker.paper_tracker:
+            notes.insert(0, f"tracks from {name}: {tracker.description}")
         return MetricValue(result.score * 100.0, "; ".join(notes) or None)
 
 

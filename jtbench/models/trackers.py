@@ -237,6 +237,13 @@ class LucasKanadeTracker(Tracker):
     Runs on the original-resolution grey frames. A point LK loses (status 0 or a non-finite
     position) moves by the median displacement of the points it kept, rather than freezing:
     a frozen point would give zero-length steps, which the official score turns into NaN.
+
+    Unlike CoTracker, whose tracks always carry sub-pixel noise, LK returns *exactly* zero
+    motion where consecutive frames are pixel-identical (static backgrounds, h264 skip blocks:
+    222 of 3025 tracks on the shared JointTuner CogVideoX sample). Under the official 0/0 → NaN
+    rule those generated tracks score 0, and one such *reference* track zeroes the video, so
+    official Mot-Fid values from LK are lower than CoTracker's would be; compare the nan-safe
+    variant when that matters.
     """
 
     name = "lk_tracker"

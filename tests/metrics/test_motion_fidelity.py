@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from jtbench.errors import InputError, WeightsError
+from jtbench.errors import InputError, UnknownNameError, WeightsError
 from jtbench.io.video import read_video, write_video
 from jtbench.metrics.base import PAPER_METRICS, Sample, ScoringContext, create_metric, list_metrics
 from jtbench.metrics.motion_fidelity import (
@@ -201,3 +201,12 @@ def test_paper_mode_uses_cotracker_and_fails_clearly_without_it(small_reference,
     with pytest.raises(WeightsError, match="scaled_offline.pth"):
         metric.score(Sample(read_video(small_reference), reference_video=small_reference), ctx)
     assert create_metric("Mot-Fid", tracker="lk_tracker").tracker_name(ctx) == "lk_tracker"
+
+
+def test_tracker_option_is_checked(tiny_hub, small_reference, monkeypatch):
+    with pytest.raises(UnknownNameError, match="lk_tracker"):
+        create_metric("Mot-Fid", tracker="lk_trakcer")
+    monkeypatch.setattr(tiny_hub, "get", lambda name: object())
+    sample = Sample(read_video(small_reference), reference_video=small_reference)
+    with pytest.raises(InputError, match="not a point tracker"):
+        create_metric("Mot-Fid").score(sample, ScoringContext(hub=tiny_hub))
