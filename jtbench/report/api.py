@@ -1,0 +1,51 @@
+"""One call from inputs to a written report: used by ``jtbench report``, ``jtbench run`` and rebuild."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from jtbench.report.build import ReportOptions, build_table
+from jtbench.report.inputs import ReportInputs, gather
+from jtbench.report.render import RENDERERS, render
+
+FORMATS = ("md", "latex", "csv", "html")
+
+
+def report_text(
+    inputs: ReportInputs, *, fmt: str = "md", table: str = "main", options: ReportOptions | None = None
+) -> str:
+    """The ``table`` of ``inputs`` rendered as ``fmt`` (md, latex or csv)."""
+    renderer_name = RENDERERS.canonical(fmt)
+    return render(build_table(table, inputs, options), renderer_name)
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write through a temp file + rename, so a reader never sees half a table."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def write_report(
+    out: str | Path,
+    results: Sequence[str | Path] = (),
+    references: str | Sequence[str] | None = None,
+    *,
+    fmt: str = "md",
+    table: str = "main",
+    options: ReportOptions | None = None,
+    base: str | None = None,
+    methods: Sequence[str] | None = None,
+) -> Path:
+    """Write a report file (md/latex/csv) or, for ``html``, a self-contained folder; returns the path."""
+    inputs = gather(results, references, base=base, methods=methods)
+    out = Path(out)
+    if fmt == "html":
+        from jtbench.report.html import write_html_report
+
+        return write_html_report(inputs, out, options=options)
+    return write_text(out, report_text(inputs, fmt=fmt, table=table, options=options))
