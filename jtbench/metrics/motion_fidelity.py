@@ -56,7 +56,7 @@ STANDIN_TRACKER = LKTrackerBackbone.name
 
 @dataclass(frozen=True)
 class MotFidRules:
-    """How a Mot-Fid variant treats what the official script leaves to chance."""
+    """How a Mot-Fid variant treats zero-length steps, clips of different length and self-matches."""
 
     zero_steps: Literal["nan", "zero"] = "nan"  # 0/0 direction: NaN (official) or a zero vector
     shorter: Literal["pad", "common"] = "pad"  # shorter generated clip: zero-pad (official) or common length
