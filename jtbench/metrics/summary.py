@@ -17,13 +17,23 @@ from jtbench.io.tables import metric_columns
 GROUP_KEYS = ("method", "base_model", "backbones")
 
 
+def _mentioned(df: pd.DataFrame, column: str) -> bool:
+    """Whether any row's ``errors`` has a line for ``column`` (it was tried and failed)."""
+    if "errors" not in df:
+        return False
+    return bool(
+        df["errors"].dropna().map(lambda text: any(ln.startswith(f"{column}:") for ln in text.splitlines())).any()
+    )
+
+
 def summarise(df: pd.DataFrame) -> pd.DataFrame:
     """One row per (method, base_model, backbones): ``videos``, the metric means, ``missing``.
 
     NaN values are left out of a mean and counted in ``missing`` ("Mot-Fid: 2"), so a gap in
-    the data is visible next to the number it affects.
+    the data is visible next to the number it affects. Columns no video was scored on (never
+    selected, so no value and no error line) are left out.
     """
-    columns = metric_columns(df)
+    columns = [c for c in metric_columns(df) if df[c].notna().any() or _mentioned(df, c)]
     keys = list(GROUP_KEYS)
     rows = []
     for group, part in df.groupby(keys, dropna=False, sort=True):
