@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint reports browser clean
+.PHONY: install demo test lint reports browser latex clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,10 +25,14 @@ install: $(STAMP)
 browser:
 	@command -v chromium >/dev/null 2>&1 || { (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium could not be installed; browser tests will be skipped"; }
 
+# pdflatex + booktabs for the test that compiles `jtbench report --format latex` (skipped when absent).
+latex:
+	@{ command -v pdflatex >/dev/null 2>&1 && kpsewhich booktabs.sty >/dev/null 2>&1; } || { (apt-get update -qq && apt-get install -y -qq --no-install-recommends texlive-latex-recommended >/dev/null) || echo "pdflatex could not be installed; the LaTeX compile test will be skipped"; }
+
 demo: install
 	$(BIN)/jtbench run --methods dummy --demo --backbones tiny --out runs/demo
 
-test: install browser
+test: install browser latex
 	$(BIN)/python -m pytest -m "not slow and not gpu" -q
 
 lint: install
