@@ -43,6 +43,21 @@ class Backbone(ABC):
 
 BACKBONES: Registry[type[Backbone]] = Registry("backbone", "jtbench.backbones")
 
+# Lazy targets: a backbone resolves by name without importing its module first.
+for _name, _target in {
+    "clip_vit_b_32": "jtbench.models.clip:OpenAIClipViTB32",
+    "clip_vit_l_14": "jtbench.models.clip:OpenAIClipViTL14",
+    "laion_aesthetic_linear": "jtbench.models.clip:LaionAestheticLinear",
+    "pickscore": "jtbench.models.pickscore:PickScoreV1",
+    "dino_vitb16": "jtbench.models.dino:DinoViTB16",
+    "musiq_spaq": "jtbench.models.musiq:MusiqSpaq",
+    "amt_s": "jtbench.models.amt:AmtS",
+    "raft_large": "jtbench.models.raft:RaftLarge",
+    "cotracker3_offline": "jtbench.models.trackers:CoTracker3Offline",
+    "lk_tracker": "jtbench.models.trackers:LKTrackerBackbone",
+}.items():
+    BACKBONES.add(_name, _target)
+
 
 def resolve_dtype(precision: str, device: torch.device, backbone: type[Backbone]) -> torch.dtype:
     """``anchor`` reproduces the official runs: openai-clip models fp16 on CUDA, fp32 elsewhere."""

@@ -51,3 +51,17 @@ def test_entry_points_are_listed(monkeypatch):
     import json
 
     assert "thirdparty" in reg.names() and reg.get("thirdparty") is json.loads
+
+
+def test_builtin_backbones_resolve_lazily_by_name():
+    """A backbone resolves by name without its module having been imported first."""
+    import subprocess
+    import sys
+
+    code = (
+        "from jtbench.models.base import BACKBONES; "
+        "cls = BACKBONES.get('lk_tracker'); "
+        "print(cls.name, sorted(BACKBONES.names()) == sorted(set(BACKBONES.names())))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["lk_tracker", "True"]
