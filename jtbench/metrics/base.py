@@ -116,6 +116,9 @@ _BUILTIN = {
     "motion_fidelity": "jtbench.metrics.motion_fidelity:MotionFidelity",
     "motion_fidelity_nan_safe": "jtbench.metrics.motion_fidelity:MotionFidelityNanSafe",
     "motion_fidelity_symmetric": "jtbench.metrics.motion_fidelity:MotionFidelitySymmetric",
+    "imaging_quality_shorter": "jtbench.metrics.imaging_quality:ImagingQualityShorter",
+    "imaging_quality_shorter_centercrop": "jtbench.metrics.imaging_quality:ImagingQualityShorterCentercrop",
+    "imaging_quality_no_resize": "jtbench.metrics.imaging_quality:ImagingQualityNoResize",
 }
 _ALIASES = {
     "clip_t": ("CLIP-T",),
@@ -130,6 +133,9 @@ _ALIASES = {
     "motion_fidelity": ("Mot-Fid",),
     "motion_fidelity_nan_safe": ("Mot-Fid (nan-safe)",),
     "motion_fidelity_symmetric": ("Mot-Fid (symmetric)",),
+    "imaging_quality_shorter": ("Img-Q (shorter)",),
+    "imaging_quality_shorter_centercrop": ("Img-Q (shorter centercrop)",),
+    "imaging_quality_no_resize": ("Img-Q (no resize)",),
 }
 for _name, _target in _BUILTIN.items():
     METRICS.add(_name, _target, aliases=_ALIASES.get(_name, ()))
