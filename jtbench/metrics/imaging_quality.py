@@ -136,8 +136,6 @@ class ImagingQuality(Metric):
             self.spec = ImagingQuality.spec if mode == "longer" else variant_spec(mode)
 
     def score(self, sample: Sample, ctx: ScoringContext) -> MetricValue:
-        import jtbench.models.musiq  # noqa: F401  (registers the backbone)
-
         model = ctx.hub.get("musiq_spaq")
         scores = musiq_scores(model, sample.video.frames, ctx.batch_size, self.preprocessing_mode)
         return MetricValue(float(scores.mean()))

@@ -85,7 +85,6 @@ class SubjectConsistency(Metric):
                 file=clip.source,
                 fix="pass a video with two or more frames",
             )
-        import jtbench.models.dino  # noqa: F401  (registers the backbone)
 
         features = dino_features(ctx.hub.get("dino_vitb16"), clip.frames, ctx.batch_size)
         return MetricValue(100.0 * subject_consistency_score(features))

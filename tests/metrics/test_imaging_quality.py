@@ -24,8 +24,6 @@ TOLERANCE = 1e-4  # on the 0–100 scale, fp32
 
 @pytest.fixture(scope="module")
 def musiq(tiny_hub):
-    import jtbench.models.musiq  # noqa: F401
-
     return tiny_hub.get("musiq_spaq")
 
 
@@ -170,3 +168,18 @@ def test_parity_with_vbench_in_another_mode(tiny_hub, tmp_path):
     """A non-default mode reaches VBench's own code path through its keyword (resize itself: see above)."""
     path = synthetic_video(tmp_path / "small.mp4", frames=2, height=96, width=200)
     _parity(path, tiny_hub, metric_name="imaging_quality_no_resize", mode="None")
+
+
+@pytest.mark.slow
+def test_real_size_checkpoint_through_paper_mode(shared_data, tmp_path):
+    """A MUSIQ-SPAQ-sized state dict, resolved and loaded as ``--backbones paper`` does."""
+    from pyiqa.archs.musiq_arch import MUSIQ
+
+    from jtbench.models.base import ModelHub
+
+    weights = tmp_path / MUSIQ_SPAQ_WEIGHTS.filename
+    torch.save(MUSIQ(pretrained=False, num_class=1).state_dict(), weights)
+    resolver = WeightResolver(offline=True, overrides={MUSIQ_SPAQ_WEIGHTS.id: weights})
+    hub = ModelHub(backbones="paper", precision="fp32", resolver=resolver)
+    assert len(hub.get("musiq_spaq").transformer_encoder.transformer) == 14
+    _parity(short_copy(SAMPLE_VIDEO, tmp_path / "clip.mp4", 2), hub)

@@ -47,8 +47,6 @@ def _dino_formula(pos_embed: torch.Tensor, h: int, w: int, patch: int = 16) -> t
 
 @pytest.fixture(scope="module")
 def dino(tiny_hub):
-    import jtbench.models.dino  # noqa: F401
-
     return tiny_hub.get("dino_vitb16")
 
 
@@ -203,3 +201,17 @@ def test_parity_with_vbench_on_real_videos(shared_data, tiny_hub, tmp_path, sour
 def test_parity_with_vbench_on_two_frame_edge_cases(tiny_hub, tmp_path, height, width):
     path = synthetic_video(tmp_path / "edge.mp4", frames=2, height=height, width=width)
     _parity(path, tiny_hub, batch_size=1)
+
+
+@pytest.mark.slow
+def test_real_size_checkpoint_through_paper_mode(shared_data, tmp_path):
+    """A ViT-B/16 state dict in the published layout, resolved and loaded as ``--backbones paper`` does."""
+    from jtbench.models.base import ModelHub
+
+    weights = tmp_path / DINO_VITB16_WEIGHTS.filename
+    torch.save(build_dino_vit(embed_dim=768, depth=12, num_heads=12).state_dict(), weights)
+    resolver = WeightResolver(offline=True, overrides={DINO_VITB16_WEIGHTS.id: weights})
+    hub = ModelHub(backbones="paper", precision="fp32", resolver=resolver)
+    model = hub.get("dino_vitb16")
+    assert (len(model.blocks), model.blocks[0].attn.num_heads, model.embed_dim) == (12, 12, 768)
+    _parity(short_copy(SAMPLE_VIDEO, tmp_path / "clip.mp4", 3), hub)
