@@ -60,11 +60,24 @@ class TrainItem:
     source: Path
 
 
+OFFICIAL_SIZE = 384
+
+
+def bucket_size(w: int, h: int, size: int = OFFICIAL_SIZE) -> tuple[int, int]:
+    """The official bucket at 384 px; at any other ``size`` (tiny runs) that bucket scaled by
+    ``size / 384`` and rounded to a multiple of 8 (jtbench's choice: the upstream constants 64,
+    128 and 192 only make sense at 384)."""
+    bw, bh = sensible_bucket(OFFICIAL_SIZE, OFFICIAL_SIZE, w, h)
+    if size == OFFICIAL_SIZE:
+        return bw, bh
+    return (max(8, round(bw * size / OFFICIAL_SIZE / 8) * 8), max(8, round(bh * size / OFFICIAL_SIZE / 8) * 8))
+
+
 def _resize(frames_chw: torch.Tensor, size: int, bucketing: bool) -> torch.Tensor:
     from torchvision.transforms.v2 import functional as TF
 
     h, w = frames_chw.shape[-2:]
-    width, height = sensible_bucket(size, size, w, h) if bucketing else (size, size)
+    width, height = bucket_size(w, h, size) if bucketing else (size, size)
     return TF.resize(frames_chw, [height, width], antialias=True)
 
 
