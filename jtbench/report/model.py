@@ -56,7 +56,9 @@ class ReportTable:
         """The text of one cell; None for a missing value (renderers choose the dash)."""
         if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
             return None
-        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            return str(int(value))  # counts and seeds
+        if isinstance(value, (float, np.floating)):
             digits = self.digits(column)
             if column == "p" and 0 < float(value) < 10 ** (-digits):
                 return f"{float(value):.1e}"
