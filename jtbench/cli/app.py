@@ -36,10 +36,16 @@ def _register() -> None:
 
     app.add_typer(listing.app, name="list")
     app.add_typer(data.app, name="data")
+    from jtbench.cli import report
+
+    app.command("report")(report.report)
     from jtbench.cli import score, weights
 
     app.command("score")(score.score)
     app.add_typer(weights.app, name="weights")
+    from jtbench.cli import run
+
+    app.command("run")(run.run)
 
 
 _register()

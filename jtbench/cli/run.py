@@ -1,0 +1,285 @@
+"""`jtbench run`: train every chosen method on every combination, sample, score, report.
+
+Resumable at every stage: re-running the same command does only what is missing or
+invalidated (a changed config gives new job keys). Exit codes: 0 everything done; 1 some jobs
+failed (listed, with how to retry), the rest written; 2 nothing could start.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from jtbench.cli.score import Backbones, Precision, parse_metric_names
+from jtbench.errors import InputError, JtbenchError
+
+#: Environment variables forwarded to every worker (cache and weight locations).
+FORWARDED_ENV = ("JTBENCH_", "VBENCH_", "HF_", "TORCH_HOME", "TRANSFORMERS_")
+
+
+class Base(str, Enum):
+    zeroscope = "zeroscope"
+    modelscope = "modelscope"
+
+
+class ExecutorName(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+def _csv(values: list[str] | str | None) -> list[str]:
+    items = [values] if isinstance(values, str) else list(values or [])
+    return [x.strip() for v in items for x in v.split(",") if x.strip()]
+
+
+def run(
+    methods: str = typer.Option(None, "--methods", help="Methods, comma-separated (see `jtbench list methods`)."),
+    base: Base = typer.Option(Base.zeroscope, "--base", help="Base text-to-video model."),
+    out: Path = typer.Option(None, "--out", help="Run folder (default runs/demo with --demo)."),
+    data: Path = typer.Option(None, "--data", help="Prepared data root (made by `jtbench data prepare`)."),
+    demo: bool = typer.Option(
+        False, "--demo", help="Prepare and use the offline demo slice (8 stand-in combinations)."
+    ),
+    executor: ExecutorName = typer.Option(ExecutorName.local, "--executor", help="local or ray."),
+    address: str = typer.Option("auto", "--address", help="Ray cluster address: auto, local, or HOST:PORT."),
+    backbones: Backbones = typer.Option(Backbones.paper, "--backbones", help="paper checkpoints or tiny test models."),
+    device: str = typer.Option(None, "--device", help="cpu, cuda (default: cuda when available)."),
+    precision: Precision = typer.Option(Precision.fp16, "--precision", help="Training/sampling precision of methods."),
+    score_precision: Precision = typer.Option(Precision.anchor, "--score-precision", help="Precision of metrics."),
+    offline: bool = typer.Option(False, "--offline", help="Never touch the network (missing weights fail)."),
+    combinations: list[str] = typer.Option([], "--combinations", help="subject__motion ids or globs, comma-separated."),
+    subject: list[str] = typer.Option([], "--subject", help="Subject ids or globs."),
+    motion: list[str] = typer.Option([], "--motion", help="Motion ids or globs."),
+    subject_category: list[str] = typer.Option([], "--subject-category", help="rigid, non_humanoid, humanoid."),
+    motion_category: list[str] = typer.Option([], "--motion-category", help="rigid, non_human, human_no_props, …"),
+    backgrounds: list[str] = typer.Option([], "--backgrounds", help="Background ids (default: all five)."),
+    seeds: str = typer.Option("0", "--seeds", help="Sampling seeds, comma-separated."),
+    limit: int = typer.Option(None, "--limit", min=1, help="Only the first N selected combinations."),
+    metrics: list[str] = typer.Option([], "--metrics", help="Metric names or columns (default: the ten)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and its estimated GPU-hours, run nothing."),
+) -> None:
+    """Train, sample, score and report: writes DIR/results.parquet, DIR/report.md and DIR/report/."""
+    try:
+        request = _request(
+            methods, base.value, out, data, demo, backbones.value, device, precision.value, score_precision.value,
+            offline, combinations, subject, motion, subject_category, motion_category, backgrounds, seeds, limit,
+            metrics, prepare=not dry_run,
+        )  # fmt: skip
+        code = _dry_run(request) if dry_run else _execute(request, executor.value, address)
+    except JtbenchError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    raise typer.Exit(code)
+
+
+def _request(
+    methods, base, out, data, demo, backbones, device, precision, score_precision, offline, combinations, subject,
+    motion, subject_category, motion_category, backgrounds, seeds, limit, metrics, prepare,
+):  # fmt: skip
+    from jtbench.benchmark import Benchmark
+    from jtbench.execution.jobs import RunRequest
+    from jtbench.methods.base import METHODS, RunSettings
+
+    names = _csv(methods)
+    if not names:
+        raise InputError("no method chosen", fix="pass --methods, e.g. --methods dummy or --methods jointtuner")
+    for name in names:
+        METHODS.canonical(name)  # unknown names fail here, with did-you-mean
+    if out is None:
+        if not demo:
+            raise InputError("no run folder given", fix="pass --out DIR")
+        out = Path("runs/demo")
+    out = out.resolve()
+    bench = Benchmark.load()
+    if demo:
+        from jtbench.benchmark.prepare import demo_backgrounds, demo_combinations, prepare_demo
+        from jtbench.paths import shared_data_dir
+
+        data = out / "data"
+        if prepare:
+            typer.echo(
+                f"preparing the demo slice from {shared_data_dir()} → {data} (stand-in clips, not benchmark data)"
+            )
+            prepare_demo(shared_data_dir(), data)
+        combos = demo_combinations(bench)
+        default_backgrounds = demo_backgrounds()
+    else:
+        if data is None:
+            data = Path(os.environ.get("JTBENCH_DATA", "data/prepared"))
+        if not (data / "subjects").is_dir():
+            raise InputError(
+                "no prepared benchmark data here", file=data.resolve(),
+                fix="run `jtbench data prepare --out DIR` and pass --data DIR (or --demo for the offline demo)",
+            )  # fmt: skip
+        combos = bench.combinations()
+        default_backgrounds = list(bench.manifest.backgrounds)
+    combos = _filter(bench, combos, _csv(combinations), subject, motion, subject_category, motion_category)
+    if limit is not None:
+        combos = combos[:limit]
+    if not combos:
+        raise InputError("the filters select no combination", fix="see `jtbench list combinations`")
+    chosen_backgrounds = _csv(backgrounds) or default_backgrounds
+    for bg in chosen_backgrounds:
+        if bg not in bench.manifest.backgrounds:
+            raise InputError(f"unknown background {bg!r}", fix=f"use one of {', '.join(bench.manifest.backgrounds)}")
+    try:
+        seed_list = tuple(int(s) for s in _csv(seeds))
+    except ValueError as exc:
+        raise InputError(f"--seeds expects integers, got {seeds!r}", fix="e.g. --seeds 0,1,2") from exc
+    device = device or _default_device()
+    settings = RunSettings(base_model=base, backbones=backbones, device=device, precision=precision, offline=offline)
+    env = {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_ENV)}
+    return RunRequest(
+        methods=tuple(names), base_model=base, out_dir=out, data_root=Path(data).resolve(), combinations=tuple(combos),
+        backgrounds=tuple(chosen_backgrounds), seeds=seed_list or (0,), settings=settings,
+        metrics=tuple(parse_metric_names(metrics) or ()), score_precision=score_precision, env=env,
+    )  # fmt: skip
+
+
+def _filter(bench, combos, ids, subject, motion, subject_category, motion_category):
+    """Keep the combinations that match every given filter (ids/globs on ``subject__motion``)."""
+    import fnmatch
+
+    allowed = bench.combinations(
+        subject=_csv(subject) or None,
+        motion=_csv(motion) or None,
+        subject_category=_csv(subject_category) or None,
+        motion_category=_csv(motion_category) or None,
+    )
+    allowed_ids = {c.id for c in allowed}
+    return [c for c in combos if c.id in allowed_ids and (not ids or any(fnmatch.fnmatch(c.id, p) for p in ids))]
+
+
+def _default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+# -- --dry-run ------------------------------------------------------------------------------------
+def _dry_run(request) -> int:
+    from jtbench.cli.output import OutputFormat, emit
+    from jtbench.execution.estimate import estimate, total_hours
+    from jtbench.execution.jobs import STAGES, build_plan
+    from jtbench.execution.runner import done_flags
+    from jtbench.execution.store import ArtifactStore
+
+    plan = build_plan(request)
+    store = ArtifactStore(request.out_dir)
+    flags = done_flags(plan, store)
+    pending = [j for j, done in zip(plan.jobs, flags, strict=True) if not done and j.kind != "report"]
+    rows = []
+    order = {kind: i for i, kind in enumerate(STAGES)}
+    for (kind, method), total in sorted(plan.counts().items(), key=lambda item: (order[item[0][0]], item[0][1])):
+        if kind == "report":
+            continue
+        done = sum(1 for j, d in zip(plan.jobs, flags, strict=True) if d and j.kind == kind and j.method == method)
+        rows.append({"stage": kind, "method": method, "jobs": total, "done": done, "to run": total - done})
+    emit(rows, OutputFormat.table, title=f"plan for {request.out_dir}")
+    typer.echo(
+        f"{len(request.combinations)} combinations × {len(request.backgrounds)} backgrounds × "
+        f"{len(request.seeds)} seeds = {len(request.combinations) * len(request.backgrounds) * len(request.seeds)} "
+        f"videos per method, base model {request.base_model}"
+    )
+    est = estimate(pending, store)
+    emit(
+        [
+            {
+                "method": r.method, "stage": r.kind, "jobs": r.jobs,
+                "s/job": "?" if r.seconds_each is None else f"{r.seconds_each:.1f}",
+                "GPU-h": "?" if r.gpu_hours is None else f"{r.gpu_hours:.2f}", "figure": r.source,
+            }
+            for r in est
+        ],
+        OutputFormat.table,
+        title="estimated GPU time of the work to run",
+    )  # fmt: skip
+    unknown = [f"{r.method}/{r.kind}" for r in est if r.gpu_hours is None]
+    typer.echo(
+        f"estimated total: {total_hours(est):.1f} GPU-hours" + (f" + unknown ({', '.join(unknown)})" if unknown else "")
+    )
+    return 0
+
+
+# -- the run -------------------------------------------------------------------------------------
+def _make_executor(name: str, address: str):
+    from jtbench.execution.executor import EXECUTORS
+
+    cls = EXECUTORS.get(name)
+    return cls(address) if name == "ray" else cls()
+
+
+def _execute(request, executor_name: str, address: str) -> int:
+    from jtbench.execution.jobs import build_plan
+    from jtbench.execution.runner import run_plan
+    from jtbench.execution.store import ArtifactStore, python_command
+    from jtbench.metrics.scorer import resolve_metrics
+
+    started = time.perf_counter()
+    resolve_metrics(request.metrics or None)  # an unknown or unimportable metric stops the run before it starts
+    plan = build_plan(request)
+    store = ArtifactStore(request.out_dir)
+    if request.settings.backbones == "tiny":
+        typer.secho(
+            "NOTE: --backbones tiny: metrics use random tiny models; the numbers exercise the pipeline and are NOT "
+            "the paper's metrics.",
+            fg=typer.colors.YELLOW, err=True,
+        )  # fmt: skip
+    with store.lock(python_command()), _make_executor(executor_name, address) as executor:
+        outcome = run_plan(plan, executor, on_event=_printer())
+    _print_outcome(request, outcome, time.perf_counter() - started)
+    return 0 if outcome.ok else 1
+
+
+def _printer():
+    counts: dict[str, int] = {}
+
+    def on_event(name: str, payload) -> None:
+        if name == "stage":
+            counts[payload["kind"]] = 0
+            if payload["todo"] or payload["done"]:
+                typer.echo(f"{payload['kind']}: {payload['todo']} to run, {payload['done']} already done")
+        elif name == "result" and not payload.ok:
+            what = "skipped" if payload.skipped else "FAILED"
+            typer.secho(f"  {what} {payload.key}: {payload.error}", fg=typer.colors.RED, err=True)
+        elif name == "result":
+            counts[payload.kind] = counts.get(payload.kind, 0) + 1
+
+    return on_event
+
+
+def _print_outcome(request, outcome, wall_s: float) -> None:
+    from jtbench.cli.output import OutputFormat, emit
+    from jtbench.execution.runner import failure_summary
+
+    ran = ", ".join(f"{k} {v}" for k, v in outcome.ran().items()) or "nothing"
+    done = ", ".join(f"{k} {v}" for k, v in outcome.already_done.items()) or "nothing"
+    typer.echo(f"ran: {ran}; already done: {done}; wall time {wall_s:.1f} s")
+    report = outcome.report
+    if report:
+        typer.echo(f"results: {report.get('results')} ({report.get('rows')} rows)")
+        for label, key in (("report", "report_md"), ("html report", "report_html"), ("summary", "summary")):
+            if report.get(key):
+                typer.echo(f"{label}: {report[key]}")
+    if request.settings.backbones == "tiny":
+        typer.secho(
+            "These numbers come from tiny random backbones: they test the pipeline, not the videos.",
+            fg=typer.colors.YELLOW, err=True,
+        )  # fmt: skip
+    if outcome.failed:
+        from rich.markup import escape
+
+        rows = [{k: escape(v) for k, v in row.items()} for row in failure_summary(outcome)]
+        typer.secho(f"{len(rows)} job(s) failed or were skipped:", fg=typer.colors.RED, err=True)
+        emit(rows, OutputFormat.table)
+        typer.secho(
+            "to retry them: fix the cause and run the same command again — completed jobs are skipped, only the "
+            f"failed ones run (errors are kept in {request.out_dir / '.jtbench' / 'failures'}):\n  "
+            + " ".join(sys.argv),
+            fg=typer.colors.RED, err=True,
+        )  # fmt: skip

@@ -1,0 +1,97 @@
+"""GPU-hour estimates for ``--dry-run``: per-job seconds from this run folder's own completed
+jobs when there are any, else from the small table of published figures below.
+
+Each figure says where it comes from. The published ones are the authors' own statements on
+their GPUs (not measured by jtbench, GPUs differ); figures from completed job records are
+measured here, on whatever device ran them. A job kind without either is listed as unknown,
+never guessed.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from jtbench.execution.jobs import Job
+from jtbench.execution.store import ArtifactStore
+
+
+@dataclass(frozen=True)
+class StepFigure:
+    seconds: float  # per job (train: one unit; sample: one video; score: one video)
+    source: str
+    measured_here: bool = False
+
+
+#: (method, job kind) -> seconds per job on one GPU, as the methods' authors report them.
+PUBLISHED: dict[tuple[str, str], StepFigure] = {
+    ("jointtuner", "train"): StepFigure(
+        1800, "published: JointTuner paper §4.1, 2000 steps 'about 30 minutes' (README: one RTX 4090)"
+    ),
+    ("motiondirector", "train"): StepFigure(
+        750, "published: MotionDirector README, multi-clip 300-500 steps in 9-16 min on one A5000 (midpoint)"
+    ),
+    ("dreamvideo", "train"): StepFigure(
+        3750, "published: DreamVideo maintainer (VGen issue #116), subject 50 + 10-15 min on one A100"
+    ),
+    ("customttt", "train"): StepFigure(660, "published: CustomTTT supplementary §1, 4 + 4 + 3 min on one A6000"),
+}
+
+
+def measured_figures(store: ArtifactStore) -> dict[tuple[str, str], StepFigure]:
+    """Median seconds per job of this folder's completion records, by (method, kind)."""
+    durations: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for kind in ("train", "video", "score"):
+        for rec in store.records(kind):
+            parts = rec.get("key", "").split("/")
+            if len(parts) > 2 and rec.get("duration_s", 0) > 0:
+                durations[(parts[1], "sample" if kind == "video" else kind)].append(float(rec["duration_s"]))
+    return {
+        key: StepFigure(statistics.median(values), f"measured here: median of {len(values)} completed jobs", True)
+        for key, values in durations.items()
+    }
+
+
+@dataclass(frozen=True)
+class EstimateRow:
+    method: str
+    kind: str
+    jobs: int
+    seconds_each: float | None
+    gpu_hours: float | None
+    source: str
+
+
+def _gpus_per_job(method: str, kind: str) -> float:
+    """GPUs a job takes on a GPU cluster (the plan's own figure is 0 when planned for a CPU)."""
+    from jtbench.methods.base import METHODS
+
+    if kind == "score" or method not in METHODS:
+        return 1.0
+    return float(getattr(METHODS.get(method), "gpus", 1.0))
+
+
+def estimate(jobs: Sequence[Job], store: ArtifactStore) -> list[EstimateRow]:
+    """Estimated GPU-hours of ``jobs`` (the pending ones), per method and kind."""
+    figures = {**PUBLISHED, **measured_figures(store)}
+    groups: dict[tuple[str, str], list[Job]] = defaultdict(list)
+    for job in jobs:
+        if job.kind != "report":
+            groups[(job.method, job.kind)].append(job)
+    rows = []
+    for (method, kind), members in groups.items():
+        count = sum(len(j.payload["videos"]) for j in members) if kind == "sample" else len(members)
+        figure = figures.get((method, kind))
+        gpus = _gpus_per_job(method, kind)
+        if figure is None:
+            rows.append(EstimateRow(method, kind, count, None, None, "unknown: no published figure, no completed job"))
+        else:
+            hours = count * figure.seconds * gpus / 3600
+            rows.append(EstimateRow(method, kind, count, figure.seconds, hours, figure.source))
+    return rows
+
+
+def total_hours(rows: Sequence[EstimateRow]) -> float:
+    return sum(r.gpu_hours or 0.0 for r in rows)

@@ -1,0 +1,95 @@
+"""The report job: merge the per-video score shards into ``results.parquet``, then the report.
+
+The merge is deterministic (rows sorted by method, case and seed, keyed by
+(method, video_sha256) as everywhere), so an interrupted-and-resumed run writes the same table
+as an uninterrupted one, apart from ``created_at``. Video paths are stored relative to the run
+folder, so a run folder can be moved or compared with another one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from jtbench.errors import JtbenchError
+from jtbench.execution.jobs import RunRequest
+from jtbench.execution.store import ArtifactStore
+
+RESULTS = "results.parquet"
+REPORT_MD = "report.md"
+REPORT_HTML_DIR = "report"
+TINY_NOTE = (
+    "These numbers come from tiny backbones with random weights (--backbones tiny): they exercise the "
+    "pipeline and mean nothing about video quality."
+)
+
+
+def collect_rows(request: RunRequest, store: ArtifactStore, score_keys: Sequence[str]) -> pd.DataFrame:
+    """Rows of every score shard of this plan (failed metrics included, as NaN with their errors)."""
+    from jtbench.execution.tasks import shard_dir
+    from jtbench.io.tables import normalise, read_results
+
+    frames = []
+    for key in score_keys:
+        shard = shard_dir(request, key) / RESULTS
+        if shard.is_file():
+            frames.append(read_results(shard))
+    if not frames:
+        return normalise([])
+    df = pd.concat(frames, ignore_index=True)
+    df["video"] = [_relative(v, request.out_dir) for v in df["video"]]
+    df = df.sort_values(["method", "base_model", "case_id", "seed"], kind="stable").reset_index(drop=True)
+    return normalise(df)
+
+
+def _relative(video: Any, root: Path) -> Any:
+    if not isinstance(video, str) or not os.path.isabs(video):
+        return video
+    try:
+        return os.path.relpath(video, root)
+    except ValueError:
+        return video
+
+
+def write_tables(request: RunRequest, store: ArtifactStore, score_keys: Sequence[str]) -> dict[str, Any]:
+    """``results.parquet`` (upserted: rows of other methods already there are kept), summary and report."""
+    from jtbench.io.tables import upsert_results
+    from jtbench.metrics.scorer import summarise
+
+    out = request.out_dir
+    rows = collect_rows(request, store, score_keys)
+    if rows.empty:
+        raise JtbenchError(
+            "no video was scored, so there is no table to write",
+            file=out,
+            fix="see the failed jobs listed above; fix them and re-run",
+        )
+    table = upsert_results(out / RESULTS, rows)
+    summarise(table).to_csv(out / "summary.csv", index=False)
+    written = {"results": str(out / RESULTS), "rows": len(rows), "summary": str(out / "summary.csv")}
+    written.update(write_report(request, out / RESULTS))
+    return written
+
+
+def write_report(request: RunRequest, results: Path) -> dict[str, str]:
+    """``report.md`` and the HTML report through the report package (the paper's table layout)."""
+    from jtbench.report.api import report_text, write_text
+    from jtbench.report.build import ReportOptions
+    from jtbench.report.html import write_html_report
+    from jtbench.report.inputs import gather
+
+    out = request.out_dir
+    tiny = request.settings.backbones == "tiny"
+    title = f"jtbench run: {', '.join(request.methods)} on {request.base_model}"
+    options = ReportOptions(title=title + (" (tiny random backbones: NOT the paper's metrics)" if tiny else ""))
+    inputs = gather([results], base=request.base_model)
+    text = report_text(inputs, fmt="md", table="main", options=options)
+    if tiny:
+        text = f"> **Note.** {TINY_NOTE}\n\n{text}"
+    write_text(out / REPORT_MD, text)
+    html = write_html_report(inputs, out / REPORT_HTML_DIR, options=options)
+    return {"report_md": str(out / REPORT_MD), "report_html": str(Path(html) / "index.html")}
