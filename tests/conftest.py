@@ -81,3 +81,21 @@ def tiny_hub(_isolated_cache):
 
     torch.set_num_threads(2)
     return ModelHub(backbones="tiny", device="cpu", precision="fp32", tiny_dir=_isolated_cache / "tiny")
+
+
+@pytest.fixture(scope="session")
+def demo_data_root(shared_data, tmp_path_factory) -> Path:
+    """The demo slice prepared once per session (subjects/<id>/00.jpg, motions/<id>/00.mp4)."""
+    from jtbench.benchmark.prepare import prepare_demo
+
+    return prepare_demo(shared_data, tmp_path_factory.mktemp("demo") / "data")
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """One local Ray instance on loopback for every test that needs it (started once, ~10 s)."""
+    ray = pytest.importorskip("ray")
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()

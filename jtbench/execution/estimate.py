@@ -70,7 +70,10 @@ def _gpus_per_job(method: str, kind: str) -> float:
 
     if kind == "score" or method not in METHODS:
         return 1.0
-    return float(getattr(METHODS.get(method), "gpus", 1.0))
+    try:
+        return float(getattr(METHODS.get(method), "gpus", 1.0))
+    except ImportError:  # an adapter whose extra is not installed here: assume one GPU
+        return 1.0
 
 
 def estimate(jobs: Sequence[Job], store: ArtifactStore) -> list[EstimateRow]:
