@@ -67,6 +67,19 @@ def test_tensor_preprocessing_is_vbench_clip_transform(name, bkgd_videos):
     assert torch.allclose(ours, theirs, atol=1e-5, rtol=0)
 
 
+def test_fp16_model_matches_vbench_with_the_same_fp16_model(bkgd_videos, tiny_hub):
+    """The anchor's CUDA precision (fp16 matmuls) on CPU: similarities stay in the model dtype as in VBench."""
+    from jtbench.models.base import ModelHub
+
+    hub = ModelHub(backbones="tiny", device="cpu", precision="fp16", tiny_dir=tiny_hub.tiny_dir)
+    clip_model = hub.get(OpenAIClipViTB32.name)
+    assert clip_model.model.visual.proj.dtype == torch.float16
+    path = bkgd_videos["car_24fps"]
+    ctx = ScoringContext(hub=hub, batch_size=64)  # one batch, as VBench
+    ours = create_metric("Bkgd-Con").score(Sample(read_video(path)), ctx).value
+    assert abs(ours - vbench_reference(clip_model, path)) <= TOL
+
+
 class _FeatureClip:
     """Stands in for a CLIP model inside VBench's loop: returns crafted per-frame features."""
 
