@@ -35,6 +35,7 @@ figure { display: inline-block; margin: 0.5rem; } figure img { max-width: 100%; 
 .tabs > input { display: none; }
 .tabs > label { display: inline-block; padding: 0.3rem 0.8rem; border: 1px solid #ccc; cursor: pointer; }
 .tabs > .panel { display: none; padding-top: 0.5rem; }
+.tabs > input:checked + label { background: #eee; font-weight: bold; }
 table.grid td, table.grid th { padding: 0.2rem; text-align: center; font-size: 0.75rem; }
 table.grid img, table.grid video { height: 112px; display: block; }
 """

@@ -8,7 +8,6 @@ import json
 import re
 import warnings
 
-import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
@@ -133,9 +132,9 @@ def test_per_category_composites_are_computed_within_each_category(results_dir):
     snow = rows[rows["background"] == "snow"].groupby("method")["CLIP-I"].mean()
     cell = frame[(frame["breakdown"] == "background") & (frame["category"] == "snow")].set_index("method")
     assert cell.loc["beta", "CLIP-I"] == pytest.approx(snow["beta"])
-    # within one category ARS ranks three methods: the ARS values average to 2 (no ties in x but Dyn-Deg)
+    # each category ranks its own three methods: the best NAS in each is exactly 100
     for _, group in frame.groupby(["breakdown", "category"]):
-        assert len(group) == 3 and group["NAS"].max() <= 100.0
+        assert len(group) == 3 and group["NAS"].max() <= 100.0 and group["ARS"].min() >= 1.0
     assert table.marks().notna().any().any()
 
 
@@ -212,4 +211,3 @@ def test_cli_prints_table_1_as_csv_and_writes_files(results_dir, tmp_path):
     assert "| CLIP-T | 8 |" in out.read_text()
     result = runner.invoke(app, ["report", str(results_dir), "--reference", "paper-modelscope", "--format", "latex"])
     assert result.exit_code == 0 and "base models" in result.stderr and r"\toprule" in result.stdout
-    assert np.isfinite(len(result.stdout))
