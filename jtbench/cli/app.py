@@ -46,6 +46,9 @@ def _register() -> None:
     from jtbench.cli import run
 
     app.command("run")(run.run)
+    from jtbench.cli import methods
+
+    app.add_typer(methods.app, name="methods")
 
 
 _register()

@@ -103,6 +103,14 @@ class MethodAdapter(ABC):
     ) -> list[Path]:
         """Write one video per request as ``out_dir/<case_id>/<seed>.mp4`` (16 frames, 8 FPS)."""
 
+    def trainable_parameter_counts(self, base_model: str = "zeroscope") -> dict[str, int]:
+        """Trainable parameters per part (spatial, temporal, gate, adapter, embedding) once this
+        method's modules are injected into the real-size base UNet (built on the meta device)."""
+        from jtbench.errors import JtbenchError
+
+        raise JtbenchError(f"method {self.name!r} does not report trainable parameters",
+                           fix="implement trainable_parameter_counts() in its adapter")
+
     def config(self) -> dict[str, Any]:
         """The method's hyperparameters (config.yaml), for provenance and the run's config hash."""
         if self.config_path is None:
@@ -115,6 +123,16 @@ class MethodAdapter(ABC):
 METHODS: Registry[type[MethodAdapter]] = Registry("method", "jtbench.methods")
 METHODS.add("dummy", "jtbench.methods.dummy:DummyMethod")
 METHODS.add("jointtuner", "baselines.jointtuner.adapter:JointTuner")
+for _name, _attr in {  # JointTuner's Table 3 rows, each its own method so runs keep them apart
+    "jointtuner-noise-frame": "JointTunerNoiseFrame",
+    "jointtuner-noise-pixel": "JointTunerNoisePixel",
+    "jointtuner-noise-video": "JointTunerNoiseVideo",
+    "jointtuner-no-offset-noise": "JointTunerNoOffsetNoise",
+    "jointtuner-no-lora-gating": "JointTunerNoLoraGating",
+    "jointtuner-no-lora-union": "JointTunerNoLoraUnion",
+    "jointtuner-no-joint-training": "JointTunerNoJointTraining",
+}.items():
+    METHODS.add(_name, f"baselines.jointtuner.adapter:{_attr}")
 METHODS.add("motiondirector", "baselines.motiondirector.adapter:MotionDirector")
 METHODS.add("dreamvideo", "baselines.dreamvideo.adapter:DreamVideo")
 METHODS.add("customttt", "baselines.customttt.adapter:CustomTTT")

@@ -197,3 +197,56 @@ def load_latest_training_state(workdir: Path) -> dict[str, Any] | None:
     np.random.set_state(state["rng"]["numpy"])
     torch.set_rng_state(state["rng"]["torch"])
     return state
+
+
+# -- one object holding what every training loop needs -------------------------------------------
+@dataclass
+class TrainingSetup:
+    """The loaded base model on its device, the precision policy and cached prompt embeddings.
+
+    The UNet keeps fp32 master weights under autocast; the frozen VAE and text encoder are cast to
+    the run's precision (the official ``cast_to_gpu_and_type``)."""
+
+    components: Any  # T2VComponents
+    device: torch.device
+    precision: str
+    scaler: torch.amp.GradScaler
+    _prompts: dict[str, torch.Tensor]
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        return autocast(self.device, self.precision)
+
+    def text(self, prompt: str) -> torch.Tensor:
+        """The frozen, detached text embedding (computed once per caption; the text encoder has no
+        dropout, so this equals the official per-step recomputation)."""
+        if prompt not in self._prompts:
+            with torch.no_grad(), self.autocast():
+                self._prompts[prompt] = self.components.encode_prompt([prompt]).detach()
+        return self._prompts[prompt]
+
+    def noised(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(noise, timesteps, noisy)``: N(0, I) noise, one timestep per sample uniform in [0, T)."""
+        scheduler = self.components.scheduler
+        noise = torch.randn_like(latents)
+        t = torch.randint(0, scheduler.config.num_train_timesteps, (latents.shape[0],), device=latents.device).long()
+        return noise, t, scheduler.add_noise(latents, noise, t)
+
+    def backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        self.scaler.scale(loss).backward()
+        self.scaler.step(optimizer)
+        self.scaler.update()
+        optimizer.zero_grad(set_to_none=True)
+
+
+def setup_training(settings: Any, *, gradient_checkpointing: bool) -> TrainingSetup:
+    """Load the run's base model (``RunSettings``) and prepare it for LoRA training."""
+    from jtbench.methods.t2v.base_model import load_for_settings
+    from jtbench.methods.t2v.checkpointing import enable_gradient_checkpointing
+
+    components = load_for_settings(settings)
+    device = torch.device(settings.device)
+    frozen = dtype_of(settings.precision)
+    components.to(device, unet_dtype=torch.float32, frozen_dtype=frozen)
+    if gradient_checkpointing:
+        enable_gradient_checkpointing(components.unet)
+    return TrainingSetup(components, device, settings.precision, grad_scaler(device, settings.precision), {})
