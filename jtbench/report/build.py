@@ -152,6 +152,11 @@ def _require_results(inputs: ReportInputs, kind: str) -> pd.DataFrame:
     return inputs.results
 
 
+def _subtitle(options: ReportOptions, what: str) -> str:
+    """A breakdown's title: the user's title (if any) plus what the table shows."""
+    return f"{options.title}: {what}" if options.title else what[0].upper() + what[1:]
+
+
 def _reference_note(inputs: ReportInputs, kind: str) -> list[str]:
     if not inputs.references:
         return []
@@ -189,7 +194,7 @@ def _per_category(inputs: ReportInputs, options: ReportOptions) -> ReportTable:
         ci = pd.DataFrame({"_row": row_key}).merge(pd.concat(cis), on="_row", how="left").drop(columns="_row")
     values = [*COMPOSITES, *PAPER_COLUMNS]
     return ReportTable(
-        title=options.title or "Per-category means over videos",
+        title=_subtitle(options, "per-category means over videos"),
         frame=frame,
         labels=["breakdown", "category", "method"],
         values=values,
@@ -217,7 +222,7 @@ def _per_video(inputs: ReportInputs, options: ReportOptions) -> ReportTable:
     frame = add_composites(frame, group_by=["case"])
     values = [*COMPOSITES, *PAPER_COLUMNS]
     return ReportTable(
-        title=options.title or "Per-video scores",
+        title=_subtitle(options, "per-video scores"),
         frame=frame,
         labels=["case", "method", "seed"],
         values=values,
@@ -240,7 +245,7 @@ def _paired(inputs: ReportInputs, options: ReportOptions) -> ReportTable:
     frame = paired_wilcoxon(results, a, b)
     values = [c for c in frame.columns if c != "metric"]
     return ReportTable(
-        title=options.title or f"Paired comparison: {a} vs {b} (Wilcoxon signed-rank on matched cases)",
+        title=_subtitle(options, f"paired comparison of {a} vs {b} (Wilcoxon signed-rank on matched cases)"),
         frame=frame,
         labels=["metric"],
         values=values,

@@ -92,7 +92,7 @@ def video_grid(results: pd.DataFrame, root: Path, *, fmt: str = "gif") -> tuple[
     )
     first = rows.drop_duplicates(subset=["case_id", LABEL], keep="first")
     methods = sorted(first[LABEL].unique())
-    combo_order = [c.id for c in bench.combinations()]
+    combo_order = {c.id: i for i, c in enumerate(bench.combinations())}
     backgrounds = [b for b in bench.manifest.backgrounds if b in set(first["background"])]
     media, notes, missing = root / "media", [], 0
     panels, rules, inputs = [], [], []
@@ -102,7 +102,9 @@ def video_grid(results: pd.DataFrame, root: Path, *, fmt: str = "gif") -> tuple[
         inputs.append(f'<label for="{tab}">{html.escape(bg)}</label>')
         rules.append(f"#{tab}:checked ~ #panel-{_slug(bg)} {{ display: block; }}")
         here = first[first["background"] == bg]
-        combos = sorted(set(here["subject"] + "__" + here["motion"]), key=lambda c: (combo_order.index(c), c))
+        combos = sorted(
+            set(here["subject"] + "__" + here["motion"]), key=lambda c: (combo_order.get(c, len(combo_order)), c)
+        )
         head = "<th>combination</th>" + "".join(f"<th>{html.escape(m)}</th>" for m in methods)
         body = []
         for combo in combos:
