@@ -32,7 +32,7 @@ import torch
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
-from jtbench.errors import InputError
+from jtbench.errors import InputError, VideoError
 from jtbench.metrics.base import Metric, MetricSpec, MetricValue, Sample, ScoringContext
 
 MUSIQ_SIDE = 512
@@ -136,6 +136,8 @@ class ImagingQuality(Metric):
             self.spec = ImagingQuality.spec if mode == "longer" else variant_spec(mode)
 
     def score(self, sample: Sample, ctx: ScoringContext) -> MetricValue:
+        if sample.video.num_frames == 0:  # VBench would divide by zero
+            raise VideoError("Img-Q needs at least one frame, the video has none", file=sample.video.source)
         model = ctx.hub.get("musiq_spaq")
         scores = musiq_scores(model, sample.video.frames, ctx.batch_size, self.preprocessing_mode)
         return MetricValue(float(scores.mean()))
