@@ -53,14 +53,17 @@ def test_html_folder_is_self_contained(html_report):
 
 def test_grid_says_when_a_video_is_missing(tmp_path):
     from jtbench.io.tables import upsert_results
+    from jtbench.report.html import video_grid
 
     from .conftest import synthetic_rows
 
     rows = synthetic_rows(tmp_path, with_videos=False)[:2]
     upsert_results(tmp_path / "results.parquet", rows)
-    out = write_html_report(gather([tmp_path]), tmp_path / "html", options=ReportOptions(breakdowns=("pairing",)))
-    page = (out / "index.html").read_text()
-    assert page.count("video not found") == 2 and "2 scored videos were not found" in page
+    grid, rules, notes = video_grid(gather([tmp_path]).results, tmp_path / "html")
+    assert grid.count("video not found") == 2 and notes == [
+        "2 scored videos were not found on disk; their cells say so."
+    ]
+    assert "#tab-grass:checked ~ #panel-grass" in rules and "#tab-snow:checked ~ #panel-snow" in rules
 
 
 @pytest.mark.browser
