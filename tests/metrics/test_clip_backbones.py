@@ -36,6 +36,8 @@ def test_a_vbench_users_cache_is_found(tmp_path, monkeypatch):
     """Files laid out as VBench caches them are used, and checked against the published SHA-256."""
     vbench = tmp_path / "vbench"
     monkeypatch.setenv("VBENCH_CACHE_DIR", str(vbench))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # the user's own caches must not answer
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     resolver = WeightResolver(offline=True, root=tmp_path / "jtbench")
     for spec in (OPENAI_CLIP_VIT_B_32, OPENAI_CLIP_VIT_L_14, LAION_AESTHETIC_LINEAR):
         assert resolver.find(spec) is None
