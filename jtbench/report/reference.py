@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from jtbench.errors import InputError, ManifestError
+from jtbench.errors import InputError, ManifestError, UnknownNameError
 from jtbench.metrics.base import PAPER_COLUMNS
 from jtbench.paths import manifests_dir
 from jtbench.registry import Registry
@@ -81,7 +81,10 @@ def load_reference(name: str, root: Path | None = None) -> ReferenceTable:
     """Load ``name`` (e.g. ``paper-zeroscope``); unknown names fail with close matches."""
     path = _index_path(root)
     registry = _index(path)[0]
-    entry = registry.get(name)
+    try:
+        entry = registry.get(name)
+    except UnknownNameError as exc:
+        raise UnknownNameError(exc.problem, file=path, fix=exc.fix) from None
     csv_path = path.parent / entry["file"]
     if not csv_path.is_file():
         raise ManifestError("reference table file is missing", file=csv_path, fix="restore it from the repository")
