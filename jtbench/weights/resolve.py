@@ -3,7 +3,7 @@
 1. an explicit path given for that weight id (``--weights ID=PATH`` / ``JTBENCH_WEIGHTS_<ID>``),
 2. ``$JTBENCH_CACHE/weights/<id>/<filename>``,
 3. VBench's cache (``$VBENCH_CACHE_DIR`` or ``~/.cache/vbench``) in VBench's own layout,
-4. the torch hub checkpoint folder (and pyiqa's ``hub/pyiqa``), and the Hugging Face cache,
+4. the torch hub checkpoint folder (and pyiqa's ``hub/pyiqa``), openai-clip's ``~/.cache/clip``, the HF cache,
 5. download into (2), only when downloads are allowed and not ``offline``.
 """
 
@@ -59,6 +59,7 @@ class WeightResolver:
         torch_home = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch"))
         out.append(torch_home / "hub" / "checkpoints" / spec.filename)
         out.append(torch_home / "hub" / "pyiqa" / spec.filename)  # where pyiqa itself downloads (MUSIQ)
+        out.append(Path.home() / ".cache" / "clip" / spec.filename)  # openai-clip's own download folder
         if spec.hf_repo:
             hf_home = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface"))
             snapshots = hf_home / "hub" / ("models--" + spec.hf_repo.replace("/", "--")) / "snapshots"
