@@ -1,0 +1,122 @@
+"""Mot-Smth: how well AMT-S predicts each odd frame from its even neighbours (VBench ``motion_smoothness``).
+
+Definition (VBench 0.1.5 ``vbench/motion_smoothness.py``, JointTuner ×100): all frames, no fps
+normalisation. Inputs are the even-indexed frames 0, 2, 4, …; for each consecutive input pair
+AMT-S predicts the middle frame (``embt = 0.5``, ``scale_factor = 1``), on frames replicate-padded
+to a multiple of 16 and unpadded afterwards; predictions become uint8 by ``(x · 255).clip(0, 255)``
+and a **truncating** cast. Each prediction is compared with the real odd frame between its inputs:
+``mean |orig − pred|`` over pixels and channels; the video scores ``(255 − mean over pairs) / 255``,
+reported ×100. Quirks kept:
+
+- For even-length videos the last frame is never used (16 frames → 7 predictions for frames 1…13).
+- ``scale_factor`` is always 1: VBench only takes its VRAM-aware downscaling branch when
+  ``device == 'cuda'``, and ``torch.device('cuda')`` / ``torch.device('cuda:0')`` never equal that
+  string, so both VBench's launcher and JointTuner run the full-resolution branch.
+- Fewer than 3 frames: the official code asserts (one even frame); here a :class:`VideoError`.
+
+Pairs are batched (``ctx.batch_size``); VBench runs batch 1. AMT is batch-invariant up to float
+rounding (max 4e-6 on its [0, 1] output, measured), which flips a truncated uint8 value by one on
+about 1e-4 of the pixels: below 1e-4 on the 0–100 scale; ``batch_size=1`` reproduces VBench exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from jtbench.errors import VideoError
+from jtbench.metrics.base import Metric, MetricSpec, MetricValue, Sample, ScoringContext
+from jtbench.models import amt as _amt  # noqa: F401 - registers the "amt_s" backbone
+from jtbench.models.raft import pad_to_multiple, unpad
+
+#: AMT's padder divisor (``InputPadder(shape, 16 / scale)`` with scale 1).
+PAD_DIVISOR = 16
+#: Time of the predicted frame between the two inputs.
+EMBT = 0.5
+#: Always 1 in the anchors (see the module docstring).
+SCALE_FACTOR = 1.0
+#: AMT's 4-level correlation pyramid over 1/8-resolution features needs padded sides of 128 px.
+MIN_PADDED_SIDE = 128
+
+
+def to_uint8_truncating(images: torch.Tensor) -> torch.Tensor:
+    """``[B, 3, H, W]`` in [0, 1] → ``[B, H, W, 3]`` uint8 as VBench's ``tensor2img``: truncation, no rounding."""
+    return (images.float() * 255.0).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+
+
+@torch.no_grad()
+def predict_middle_frames(model: torch.nn.Module, inputs: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
+    """AMT predictions between consecutive frames of ``inputs`` (uint8 ``[K, H, W, 3]``) → uint8 ``[K-1, H, W, 3]``."""
+    param = next(model.parameters())
+    count = inputs.shape[0]
+    outputs = []
+    for start in range(0, count - 1, max(1, batch_size)):
+        stop = min(start + batch_size, count - 1)
+        frames = inputs[start : stop + 1].to(param.device).permute(0, 3, 1, 2) / 255.0
+        frames, pad = pad_to_multiple(frames.to(param.dtype), PAD_DIVISOR)
+        frames = frames.contiguous()  # NCHW as VBench's per-frame F.pad returns: conv kernels follow the layout
+        embt = torch.full((stop - start, 1, 1, 1), EMBT, dtype=param.dtype, device=param.device)
+        pred = model(frames[:-1], frames[1:], embt, scale_factor=SCALE_FACTOR, eval=True)["imgt_pred"]
+        outputs.append(to_uint8_truncating(unpad(pred, pad)).cpu())
+    return torch.cat(outputs)
+
+
+def pair_errors(targets: torch.Tensor, predictions: torch.Tensor) -> list[float]:
+    """Per pair ``mean |target − prediction|`` over all pixels and channels (``cv2.absdiff`` + ``np.mean``)."""
+    diffs = (targets.to(torch.int16) - predictions.to(torch.int16)).abs()
+    per_pair = diffs.flatten(1).sum(dim=1, dtype=torch.int64)
+    pixels = diffs[0].numel()
+    return [int(total) / pixels for total in per_pair]
+
+
+def smoothness_score(errors: Sequence[float]) -> float:
+    """``(255 − mean error) / 255`` on the 0–100 scale."""
+    return (255.0 - float(np.mean(np.asarray(errors, dtype=np.float64)))) / 255.0 * 100.0
+
+
+def check_frames(frames: torch.Tensor, source: Path | None = None) -> None:
+    """Raise where the official computation has no defined value (too few frames, too small frames)."""
+    count, height, width = frames.shape[:3]
+    if count < 3:
+        raise VideoError(
+            f"Mot-Smth needs at least 3 frames, got {count} (it predicts odd frames from even ones; "
+            "the official code fails its assertion)",
+            file=source,
+            fix="score a longer video",
+        )
+    padded = min(height + (-height) % PAD_DIVISOR, width + (-width) % PAD_DIVISOR)
+    if padded < MIN_PADDED_SIDE:
+        raise VideoError(
+            f"Mot-Smth needs frames of at least {MIN_PADDED_SIDE} px per side, got {height}x{width}: AMT-S's "
+            "correlation pyramid degenerates below that (the official code then gets NaN frames, an undefined score)",
+            file=source,
+            fix="score videos of at least 128x128 pixels",
+        )
+
+
+def motion_smoothness(
+    model: torch.nn.Module, frames: torch.Tensor, batch_size: int = 16, source: Path | None = None
+) -> float:
+    """Mot-Smth of uint8 frames ``[T, H, W, 3]`` (T ≥ 3) with an AMT-S model, on the 0–100 scale."""
+    check_frames(frames, source)
+    predictions = predict_middle_frames(model, frames[0::2], batch_size)
+    targets = frames[1::2][: predictions.shape[0]]  # even length: the last frame has no partner
+    return smoothness_score(pair_errors(targets, predictions))
+
+
+class MotionSmoothness(Metric):
+    spec = MetricSpec(
+        name="motion_smoothness",
+        column="Mot-Smth",
+        description="AMT-S midpoints of even frames vs the real odd frames: (255 − mean abs diff)/255 ×100",
+        source="VBench 0.1.5 vbench/motion_smoothness.py (via JointTuner metrics/vbench_score.py, ×100)",
+        version="1",
+        backbones=("amt_s",),
+    )
+
+    def score(self, sample: Sample, ctx: ScoringContext) -> MetricValue:
+        model = ctx.hub.get("amt_s")
+        return MetricValue(motion_smoothness(model, sample.video.frames, ctx.batch_size, sample.video.source))

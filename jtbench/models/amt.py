@@ -1,0 +1,127 @@
+"""AMT-S frame interpolation (Mot-Smth), imported from the installed ``vbench`` wheel.
+
+AMT exists on PyPI only inside ``vbench/third_party/amt``. VBench builds it with
+``build_from_cfg``, which imports the module ``networks.AMT-S`` after appending the AMT folder to
+``sys.path`` (the hyphen makes it unimportable by name). Here the file is loaded by path under a
+valid module name instead, so nothing is copied and ``sys.path`` is left alone; the constructor
+arguments come from the wheel's own ``cfgs/AMT-S.yaml``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from jtbench.errors import JtbenchError, WeightsError
+from jtbench.models.base import BACKBONES, Backbone
+from jtbench.weights.catalog import WeightSpec, register_weights
+
+AMT_S_WEIGHTS = register_weights(
+    WeightSpec(
+        id="amt-s",
+        filename="amt-s.pth",
+        urls=("https://huggingface.co/lalala125/AMT/resolve/main/amt-s.pth",),
+        licence="see github.com/MCG-NKU/AMT (not verified offline)",
+        used_by=("motion_smoothness",),
+        vbench_path="amt_model/amt-s.pth",
+    )
+)
+
+_AMT_PACKAGE = "vbench.third_party.amt"
+_MODULE_NAME = "vbench.third_party.amt.networks.AMT_S"  # importable alias of networks/AMT-S.py
+
+
+def _amt_file(*parts: str) -> Path:
+    try:
+        root = resources.files(_AMT_PACKAGE)
+    except ModuleNotFoundError as exc:
+        raise JtbenchError(
+            "AMT-S (Mot-Smth) is only distributed inside the vbench package, which is not installed",
+            fix="pip install --no-deps vbench==0.1.5 (its pins must not enter the environment)",
+        ) from exc
+    return Path(str(root.joinpath(*parts)))
+
+
+@cache
+def amt_s_module() -> Any:
+    """``vbench/third_party/amt/networks/AMT-S.py`` as a module (loaded once)."""
+    if _MODULE_NAME in sys.modules:
+        return sys.modules[_MODULE_NAME]
+    path = _amt_file("networks", "AMT-S.py")
+    spec = importlib.util.spec_from_file_location(_MODULE_NAME, path)
+    if spec is None or spec.loader is None:
+        raise JtbenchError("cannot load AMT-S from the vbench package", file=path, fix="reinstall vbench==0.1.5")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[_MODULE_NAME] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def amt_s_config_path() -> Path:
+    """The wheel's ``cfgs/AMT-S.yaml`` (what VBench passes as ``config``)."""
+    return _amt_file("cfgs", "AMT-S.yaml")
+
+
+@cache
+def amt_s_params() -> dict[str, Any]:
+    """Constructor arguments from ``cfgs/AMT-S.yaml`` (corr_radius 3, corr_lvls 4, num_flows 3)."""
+    import yaml
+
+    network = yaml.safe_load(amt_s_config_path().read_text())["network"]
+    if network.get("name") != "networks.AMT-S.Model":
+        raise JtbenchError(
+            f"unexpected network {network.get('name')!r}", file=amt_s_config_path(), fix="use vbench 0.1.5"
+        )
+    return dict(network.get("params", {}))
+
+
+def build_amt_s() -> torch.nn.Module:
+    return amt_s_module().Model(**amt_s_params())
+
+
+@BACKBONES.register("amt_s")
+class AmtS(Backbone):
+    """AMT-S (2.99 M params) with ``amt-s.pth`` (``{'state_dict': ...}``), loaded strictly as VBench does."""
+
+    name = "amt_s"
+    weights = (AMT_S_WEIGHTS,)
+
+    def load(self, files: dict[str, Path], device: torch.device, dtype: torch.dtype) -> Any:
+        path = files[AMT_S_WEIGHTS.id]
+        try:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
+            raise WeightsError(f"cannot read AMT checkpoint: {exc}", file=path, fix="re-download amt-s.pth") from exc
+        if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+            raise WeightsError(
+                "AMT checkpoint has no 'state_dict' entry", file=path, fix=f"download {AMT_S_WEIGHTS.urls[0]}"
+            )
+        model = build_amt_s()
+        try:
+            model.load_state_dict(checkpoint["state_dict"])
+        except RuntimeError as exc:
+            raise WeightsError(
+                f"checkpoint does not match AMT-S: {str(exc).splitlines()[0]}",
+                file=path,
+                fix="use amt-s.pth (AMT-S), not AMT-L/AMT-G",
+            ) from exc
+        return model.to(device=device, dtype=dtype).eval()
+
+    def build_tiny(self, out_dir: Path, seed: int) -> dict[str, Path]:
+        """The real AMT-S architecture with seeded random weights.
+
+        AMT-S hard-codes its update-block and encoder widths, so no smaller config exists; tests keep
+        frames small instead (at least 128 px, below which the correlation pyramid degenerates).
+        """
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = build_amt_s()
+        path = Path(out_dir) / AMT_S_WEIGHTS.filename
+        torch.save({"state_dict": model.state_dict()}, path)
+        return {AMT_S_WEIGHTS.id: path}
