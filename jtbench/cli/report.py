@@ -17,6 +17,11 @@ class ReportFormat(str, Enum):
     html = "html"
 
 
+class Thumbnails(str, Enum):
+    gif = "gif"
+    mp4 = "mp4"
+
+
 class TableKind(str, Enum):
     main = "main"
     ablation = "ablation"
@@ -52,10 +57,12 @@ def report(
         False, "--allow-mixed", help="Mix base models / metric versions without a warning."
     ),
     title: str = typer.Option(None, "--title", help="Table title (caption)."),
+    plots: Path = typer.Option(None, "--plots", help="Also write the radar and per-category charts (PNG, SVG) here."),
+    thumbnails: Thumbnails = typer.Option(Thumbnails.gif, "--thumbnails", help="HTML video previews: gif or mp4."),
 ) -> None:
     """Regenerate the paper's tables from result tables and the paper's reference rows."""
     from jtbench.errors import InputError
-    from jtbench.report.api import report_text, write_report, write_text
+    from jtbench.report.api import report_text, write_plots, write_report, write_text
     from jtbench.report.build import ReportOptions, parse_breakdowns, parse_compare
     from jtbench.report.inputs import gather
 
@@ -76,7 +83,14 @@ def report(
             if out is None:
                 raise InputError("--format html writes a folder", fix="pass --out DIR")
             path = write_report(
-                out, results or [], reference or None, fmt="html", options=options, base=base, methods=method_list
+                out,
+                results or [],
+                reference or None,
+                fmt="html",
+                options=options,
+                base=base,
+                methods=method_list,
+                thumbnails=thumbnails.value,
             )
             typer.echo(f"wrote {path / 'index.html'}")
         else:
@@ -87,5 +101,9 @@ def report(
             else:
                 write_text(out, text)
                 typer.echo(f"wrote {out}", err=True)
+        if plots is not None:
+            inputs = gather(results or [], reference or None, base=base, methods=method_list)
+            for path in write_plots(inputs, plots, options):
+                typer.echo(f"wrote {path}", err=True)
     for warning in caught:
         typer.secho(f"warning: {warning.message}", fg=typer.colors.YELLOW, err=True)

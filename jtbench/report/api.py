@@ -40,6 +40,7 @@ def write_report(
     options: ReportOptions | None = None,
     base: str | None = None,
     methods: Sequence[str] | None = None,
+    thumbnails: str = "gif",
 ) -> Path:
     """Write a report file (md/latex/csv) or, for ``html``, a self-contained folder; returns the path."""
     inputs = gather(results, references, base=base, methods=methods)
@@ -47,5 +48,14 @@ def write_report(
     if fmt == "html":
         from jtbench.report.html import write_html_report
 
-        return write_html_report(inputs, out, options=options)
+        return write_html_report(inputs, out, options=options, thumbnails=thumbnails)
     return write_text(out, report_text(inputs, fmt=fmt, table=table, options=options))
+
+
+def write_plots(inputs: ReportInputs, folder: str | Path, options: ReportOptions | None = None) -> list[Path]:
+    """Radar (main table) and per-category bar charts (when there are results) as PNG and SVG."""
+    from jtbench.report.plots import write_figures
+
+    main = build_table("main", inputs, options)
+    per_category = build_table("per-category", inputs, options) if inputs.has_results else None
+    return [path for paths in write_figures(main, per_category, folder).values() for path in paths]

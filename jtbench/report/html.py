@@ -19,7 +19,7 @@ from jtbench.report.api import write_text
 from jtbench.report.build import ReportOptions, build_table
 from jtbench.report.inputs import LABEL, SOURCE, ReportInputs
 from jtbench.report.model import Mark, ReportTable
-from jtbench.report.plots import category_bars, radar_chart, save_figure
+from jtbench.report.plots import write_figures
 from jtbench.report.render import label_title
 from jtbench.report.thumbnails import make_thumbnail, resolve_video
 
@@ -141,21 +141,19 @@ def write_html_report(
     """Write ``out/index.html`` with its assets; returns ``out``."""
     options = options or ReportOptions()
     out = Path(out)
-    figures = out / "assets" / "figures"
     sections, grid_rules = [], ""
     main = build_table("main", inputs, options)
     sections.append(table_html(main))
     if main.ci is not None:
         sections.append(table_html(main.ci_table()))
-    radar = save_figure(radar_chart(main.frame, title=main.title[:80]), figures / "radar", tight=True)
-    sections.append("<h2>Radar</h2>\n" + _figure_html(radar, out, "Ten metrics, each axis as % of the best row"))
-    if inputs.has_results:
-        per_category = build_table("per-category", inputs, options)
+    per_category = build_table("per-category", inputs, options) if inputs.has_results else None
+    figures = write_figures(main, per_category, out / "assets" / "figures")
+    if "radar" in figures:
+        caption = "Ten metrics, each axis as % of the best row"
+        sections.append("<h2>Radar</h2>\n" + _figure_html(figures["radar"], out, caption))
+    if per_category is not None:
         sections.append(table_html(per_category))
-        bars = [
-            _figure_html(save_figure(category_bars(per_category.frame, dim), figures / f"bars-{dim}"), out, dim)
-            for dim in options.breakdowns
-        ]
+        bars = [_figure_html(paths, out, name[5:]) for name, paths in figures.items() if name.startswith("bars-")]
         sections.append("<h2>Per-category charts</h2>\n" + "".join(bars))
         if options.compare:
             sections.append(table_html(build_table("paired", inputs, options)))

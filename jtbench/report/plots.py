@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from jtbench.metrics.base import PAPER_COLUMNS
+from jtbench.report.model import ReportTable
 
 FIGURE_FORMATS = ("png", "svg")
 
@@ -102,3 +103,18 @@ def save_figure(
             fig.savefig(path, format=fmt, metadata=metadata, bbox_inches="tight" if tight else None)
             paths.append(path)
     return paths
+
+
+def write_figures(main: ReportTable, per_category: ReportTable | None, folder: str | Path) -> dict[str, list[Path]]:
+    """The report's figures into ``folder``: ``radar`` from the main table, ``bars-<breakdown>`` per breakdown.
+
+    The radar needs the ten paper metrics; a reference table with its own columns gets none.
+    """
+    folder = Path(folder)
+    figures: dict[str, list[Path]] = {}
+    if all(c in main.frame.columns for c in PAPER_COLUMNS):
+        figures["radar"] = save_figure(radar_chart(main.frame, title=main.title[:80]), folder / "radar", tight=True)
+    if per_category is not None:
+        for dim in dict.fromkeys(per_category.frame["breakdown"]):
+            figures[f"bars-{dim}"] = save_figure(category_bars(per_category.frame, dim), folder / f"bars-{dim}")
+    return figures

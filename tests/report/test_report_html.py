@@ -10,7 +10,7 @@ import pytest
 
 from jtbench.report import gather
 from jtbench.report.build import ReportOptions
-from jtbench.report.html import write_html_report
+from jtbench.report.html import STYLE, video_grid, write_html_report
 
 from .chromium import Page, chromium_binary
 
@@ -53,7 +53,6 @@ def test_html_folder_is_self_contained(html_report):
 
 def test_grid_says_when_a_video_is_missing(tmp_path):
     from jtbench.io.tables import upsert_results
-    from jtbench.report.html import video_grid
 
     from .conftest import synthetic_rows
 
@@ -68,7 +67,7 @@ def test_grid_says_when_a_video_is_missing(tmp_path):
 
 @pytest.mark.browser
 @pytest.mark.skipif(chromium_binary() is None, reason="chromium not installed (run `make browser`)")
-def test_html_report_in_headless_chromium(html_report, tmp_path):
+def test_html_report_in_headless_chromium(html_report, results_dir, tmp_path):
     with Page(tmp_path / "profile", width=1400, height=1200) as page:
         # the error capture itself works (a page that logs an error is caught)
         page.goto("data:text/html,<script>console.error('planted')</script>")
@@ -110,4 +109,15 @@ def test_html_report_in_headless_chromium(html_report, tmp_path):
         assert page.evaluate("Array.from(document.querySelectorAll('figure img')).every(i => i.naturalWidth > 0)")
         shot = page.screenshot(tmp_path / "report.png")
         assert shot.stat().st_size > 10_000
+        assert page.errors == []
+
+        # MP4 previews (h264) play in the same browser
+        grid, rules, _ = video_grid(gather([results_dir]).results, tmp_path / "mp4", fmt="mp4")
+        (tmp_path / "mp4" / "index.html").write_text(
+            f"<!DOCTYPE html><html><head><style>{STYLE}{rules}</style></head><body>{grid}</body></html>"
+        )
+        page.goto((tmp_path / "mp4" / "index.html").as_uri())
+        assert page.evaluate("document.querySelectorAll('video').length") == 24
+        ready = "Array.from(document.querySelectorAll('#panel-grass video')).every(v => v.readyState >= 2 && !v.error)"
+        assert wait(lambda: page.evaluate(ready)), "mp4 previews did not decode"
         assert page.errors == []

@@ -39,3 +39,16 @@ def test_category_bars_one_panel_per_metric(results_dir, tmp_path):
     assert len(visible[0].patches) == 3 * 2  # three methods x two backgrounds
     png, svg = save_figure(fig, tmp_path / "bars")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and svg.stat().st_size > 1000
+
+
+def test_cli_plots_option_writes_the_radar_and_skips_own_column_tables(tmp_path):
+    from typer.testing import CliRunner
+
+    from jtbench.cli.app import app
+    from jtbench.report.plots import write_figures
+
+    result = CliRunner().invoke(app, ["report", "-r", "paper-ablation", "--plots", str(tmp_path / "figs")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == ["radar.png", "radar.svg"]
+    own = build_table("main", gather(references="customttt-supp"))
+    assert write_figures(own, None, tmp_path / "none") == {}
