@@ -68,9 +68,9 @@ class T2VComponents:
            frozen_dtype: torch.dtype | None = None) -> T2VComponents:
         """Move everything to ``device``; UNet and the frozen encoders may get different dtypes
         (training keeps fp32 UNet master weights while the VAE and text encoder run in fp16)."""
-        self.unet.to(device=device, dtype=unet_dtype)
-        self.vae.to(device=device, dtype=frozen_dtype)
-        self.text_encoder.to(device=device, dtype=frozen_dtype)
+        for model, dtype in ((self.unet, unet_dtype), (self.vae, frozen_dtype), (self.text_encoder, frozen_dtype)):
+            # Pass a dtype only when it changes: diffusers warns on every dtype cast via ``to()``.
+            model.to(device=device, dtype=None if dtype == model.dtype else dtype)
         return self
 
     def freeze(self) -> T2VComponents:
