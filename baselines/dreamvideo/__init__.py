@@ -1,0 +1,1 @@
+"""DreamVideo (VGen) ported onto the shared diffusers text-to-video base."""
