@@ -54,7 +54,9 @@ def shown_values(values: pd.DataFrame | pd.Series, decimals: int = 2) -> pd.Data
     def shown(x: float) -> float:
         return float(f"{x:.{decimals}f}") if pd.notna(x) else np.nan
 
-    return values.map(shown)
+    if isinstance(values, pd.Series):
+        return values.map(shown)
+    return values.apply(lambda column: column.map(shown))
 
 
 def competition_rank(values: pd.Series, *, higher_is_better: bool = True) -> pd.Series:

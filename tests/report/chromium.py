@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -53,38 +54,49 @@ class Page:
             stderr=subprocess.PIPE,
             text=True,
         )
-        url = None
+        try:
+            url = self._devtools_url()
+            # keep draining stderr so a chatty browser never blocks on a full pipe
+            threading.Thread(target=self.proc.stderr.read, daemon=True).start()
+            self.ws = websocket.create_connection(url, timeout=60, suppress_origin=True)
+            target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
+            self.session = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+            for domain in ("Page", "Runtime", "Log"):
+                self.call(f"{domain}.enable")
+            width, height = self.size
+            metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
+            self.call("Emulation.setDeviceMetricsOverride", metrics)
+        except BaseException:
+            if getattr(self, "ws", None) is not None:
+                self.ws.close()
+            self._stop()
+            raise
+        return self
+
+    def _devtools_url(self) -> str:
         deadline = time.monotonic() + 60
-        while url is None and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
             line = self.proc.stderr.readline()
             if not line and self.proc.poll() is not None:
                 raise RuntimeError(f"chromium exited with {self.proc.returncode} before DevTools started")
             match = re.search(r"DevTools listening on (ws://\S+)", line)
-            url = match.group(1) if match else None
-        if url is None:
-            raise RuntimeError("chromium did not print its DevTools address within 60 s")
-        self.ws = websocket.create_connection(url, timeout=60, suppress_origin=True)
-        target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Page", "Runtime", "Log"):
-            self.call(f"{domain}.enable")
-        width, height = self.size
-        self.call(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
-        )
-        return self
+            if match:
+                return match.group(1)
+        raise RuntimeError("chromium did not print its DevTools address within 60 s")
+
+    def _stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
     def __exit__(self, *exc: object) -> None:
         try:
             self.ws.close()
         finally:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            self._stop()
 
     # -- protocol ---------------------------------------------------------------------------
     def _record(self, message: dict[str, Any]) -> None:

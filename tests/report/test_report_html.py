@@ -68,6 +68,7 @@ def test_grid_says_when_a_video_is_missing(tmp_path):
 @pytest.mark.browser
 @pytest.mark.skipif(chromium_binary() is None, reason="chromium not installed (run `make browser`)")
 def test_html_report_in_headless_chromium(html_report, results_dir, tmp_path):
+    pytest.importorskip("websocket", reason="websocket-client (dev extra) drives Chromium's DevTools")
     with Page(tmp_path / "profile", width=1400, height=1200) as page:
         # the error capture itself works (a page that logs an error is caught)
         page.goto("data:text/html,<script>console.error('planted')</script>")
