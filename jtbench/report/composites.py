@@ -80,7 +80,7 @@ def nas(table: pd.DataFrame, columns: Sequence[str] = PAPER_COLUMNS) -> pd.Serie
     bad = [c for c in columns if not best[c] > 0]
     if bad and len(values):
         warnings.warn(
-            f"NAS undefined: best value of {', '.join(bad)} is not positive; NAS is NaN for every row",
+            f"NAS undefined: the best value of {', '.join(bad)} is not positive, so NAS is NaN",
             CompositeWarning,
             stacklevel=2,
         )
@@ -109,9 +109,18 @@ def add_composites(
     """
     out = table.drop(columns=[c for c in COMPOSITES if c in table.columns])
     groups = out.groupby(list(group_by), sort=False, dropna=False) if group_by else [(None, out)]
-    pieces = [
-        pd.concat([ars(rows, columns, decimals), nas(rows, columns), aas(rows, columns)], axis=1) for _, rows in groups
-    ]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CompositeWarning)
+        pieces = [
+            pd.concat([ars(rows, columns, decimals), nas(rows, columns), aas(rows, columns)], axis=1)
+            for _, rows in groups
+        ]
+    undefined = [w for w in caught if issubclass(w.category, CompositeWarning)]
+    for other in (w for w in caught if not issubclass(w.category, CompositeWarning)):
+        warnings.warn(other.message, other.category, stacklevel=2)
+    if undefined:  # one message for the table, not one per group
+        where = f" (in {len(undefined)} of {len(pieces)} groups)" if group_by else ""
+        warnings.warn(f"{undefined[0].message}{where}", CompositeWarning, stacklevel=2)
     frame = pd.concat(pieces).reindex(out.index) if pieces else pd.DataFrame(index=out.index, columns=list(COMPOSITES))
     position = list(out.columns).index(columns[0]) if columns and columns[0] in out.columns else len(out.columns)
     for offset, name in enumerate(COMPOSITES):

@@ -68,6 +68,14 @@ def test_nas_warns_when_the_best_value_is_not_positive():
     assert result.isna().all()
 
 
+def test_grouped_tables_warn_once_for_undefined_nas():
+    table = pd.DataFrame({"case": ["a", "a", "b", "b"], "x": [0.0, 0.0, 0.0, 0.0], "y": [1.0, 2.0, 3.0, 4.0]})
+    with pytest.warns(CompositeWarning) as record:
+        out = add_composites(table, COLS, group_by=["case"])
+    assert len(record) == 1 and "(in 2 of 2 groups)" in str(record[0].message)
+    assert out["NAS"].isna().all() and out["ARS"].tolist() == [1.5, 1.0, 1.5, 1.0]
+
+
 def test_composites_are_inserted_before_the_metrics_and_replace_old_ones():
     table = _table([1.0, 2.0, 3.0], [3.0, 2.0, 1.0]).assign(ARS=99.0)
     out = add_composites(table, COLS)
