@@ -211,3 +211,14 @@ def test_cli_prints_table_1_as_csv_and_writes_files(results_dir, tmp_path):
     assert "| CLIP-T | 8 |" in out.read_text()
     result = runner.invoke(app, ["report", str(results_dir), "--reference", "paper-modelscope", "--format", "latex"])
     assert result.exit_code == 0 and "base models" in result.stderr and r"\toprule" in result.stdout
+
+
+def test_two_references_are_labelled_by_name_and_warn_about_base_models():
+    inputs = gather([], "paper-zeroscope,paper-modelscope")
+    with pytest.warns(MixedRowsWarning, match="modelscope: paper rows; zeroscope: paper rows"):
+        table = build_table("main", inputs)
+    assert table.frame["method"].tolist()[::3] == [
+        "MotionDirector (paper-zeroscope)",
+        "MotionDirector (paper-modelscope)",
+    ]
+    assert len(table.frame) == 6 and table.frame["ARS"].min() == pytest.approx(2.2)
