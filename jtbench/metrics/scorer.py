@@ -327,6 +327,10 @@ class Scorer:
         except JtbenchError as exc:
             report.unscorable.append(Unscorable(str(entry.video), exc.problem, exc.fix or ""))
             return
+        except Exception as exc:  # an unreadable file must not stop the other videos
+            fix = "check that the file is a complete, readable video"
+            report.unscorable.append(Unscorable(str(entry.video), f"cannot read: {type(exc).__name__}: {exc}", fix))
+            return
         sample = Sample(
             video=clip,
             prompt=item.prompt,

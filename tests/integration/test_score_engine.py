@@ -233,3 +233,21 @@ def test_summary_is_the_mean_over_videos_with_gaps_counted(world):
     assert summary.loc[0, "Fake-Bright"] == pytest.approx(df["Fake-Bright"].mean())
     assert summary.loc[0, "Fake-Fragile"] == pytest.approx(1.0)  # mean of the two finite values
     assert summary.loc[0, "missing"] == "Fake-Fragile: 1"
+
+
+def test_an_unexpected_decoder_error_is_reported_not_fatal(world, monkeypatch):
+    tmp_path, prepared, paths = world
+    real = scorer_module.read_video
+
+    def flaky(path, **kw):
+        if str(path) == str(paths[1]):
+            raise RuntimeError("decoder exploded")
+        return real(path, **kw)
+
+    monkeypatch.setattr(scorer_module, "read_video", flaky)
+    report = Scorer(["Fake-Bright"], hub=_hub(tmp_path), benchmark=bench(prepared)).score(
+        _entries(paths), tmp_path / "out"
+    )
+    assert report.scored == 2 and len(report.unscorable) == 1
+    assert report.unscorable[0].problem == "cannot read: RuntimeError: decoder exploded"
+    assert report.unscorable[0].video == str(paths[1])
