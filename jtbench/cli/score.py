@@ -7,6 +7,7 @@ else still written; 2 nothing could start (bad index, bad option, missing metric
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -96,6 +97,9 @@ def _score(
         entries = scan_folder(folder, method=method or Path(folder).resolve().name)
     else:
         entries = read_index(index, method=method, base_model=base_model, data_root=data)
+    if offline:  # libraries that could reach a hub on their own must not either
+        for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+            os.environ[name] = "1"
     resolver = WeightResolver(offline=offline, overrides=parse_weight_overrides(weights))
     hub = TimedHub(backbones=backbones, device=device, precision=precision, resolver=resolver)
     scorer = Scorer(
