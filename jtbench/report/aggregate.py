@@ -146,6 +146,9 @@ def paired_wilcoxon(
         raise InputError("--compare needs two different methods", fix="pass --compare A,B")
     rows = results[results["case_id"].notna()]
     per_case = rows.groupby(["method", "case_id"])[list(columns)].mean()
+    for name in (method_a, method_b):
+        if name not in per_case.index.get_level_values("method"):
+            raise InputError(f"--compare: {name!r} has no rows with a case_id to match", fix="score with case ids")
     a, b = per_case.loc[method_a], per_case.loc[method_b]
     matched = a.index.intersection(b.index)
     out = []
