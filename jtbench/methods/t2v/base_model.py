@@ -70,7 +70,7 @@ class T2VComponents:
         (training keeps fp32 UNet master weights while the VAE and text encoder run in fp16)."""
         for model, dtype in ((self.unet, unet_dtype), (self.vae, frozen_dtype), (self.text_encoder, frozen_dtype)):
             # Pass a dtype only when it changes: diffusers warns on every dtype cast via ``to()``.
-            model.to(device=device, dtype=None if dtype == model.dtype else dtype)
+            model.to(device) if dtype in (None, model.dtype) else model.to(device, dtype)
         return self
 
     def freeze(self) -> T2VComponents:

@@ -66,3 +66,37 @@ class GatedLoRALinear(LoRALinear):
 
 
 LORA_CLASSES: dict[str, type[LoRALinear]] = {"lora": LoRALinear, "gated_lora": GatedLoRALinear}
+
+
+class LoRABankLinear(nn.Module):
+    """Several classic LoRA branches on one base linear, at most one active at a time.
+
+    Equivalent to MotionDirector's per-video spatial LoRAs, which it builds by wrapping the
+    already-wrapped linears again and switching all but one to scale 0 each step (MD issue #38):
+    every branch sees the same input, so nesting with one active branch is one branch's sum.
+    """
+
+    def __init__(self, base: nn.Linear, count: int, rank: int = 32, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.base = base
+        self.rank = min(rank, base.in_features, base.out_features)
+        factory = {"device": base.weight.device, "dtype": torch.float32}
+        self.lora_down = nn.ModuleList(nn.Linear(base.in_features, self.rank, bias=False, **factory)
+                                       for _ in range(count))
+        self.lora_up = nn.ModuleList(nn.Linear(self.rank, base.out_features, bias=False, **factory)
+                                     for _ in range(count))
+        self.dropout = nn.Dropout(dropout)
+        self.active = 0
+        self.scale = 1.0
+        if base.weight.device.type != "meta":
+            for down, up in zip(self.lora_down, self.lora_up, strict=True):
+                nn.init.normal_(down.weight, std=1.0 / self.rank)
+                nn.init.zeros_(up.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.base(x)
+        if self.scale == 0:
+            return out
+        down, up = self.lora_down[self.active], self.lora_up[self.active]
+        branch = self.dropout(up(down(x.to(down.weight.dtype))))
+        return out + (branch * self.scale).to(out.dtype)
