@@ -43,9 +43,10 @@ def _register() -> None:
 
     app.command("score")(score.score)
     app.add_typer(weights.app, name="weights")
-    from jtbench.cli import run
+    from jtbench.cli import doctor, run
 
     app.command("run")(run.run)
+    app.command("doctor")(doctor.doctor)
     from jtbench.cli import methods
 
     app.add_typer(methods.app, name="methods")
