@@ -142,6 +142,8 @@ class ArtifactStore:
             "duration_s": round(float(duration_s), 3),
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
         }
         _write_text_atomic(self._record_path(kind, key), json.dumps(rec, indent=1, sort_keys=True))
         self._failure_path(kind, key).unlink(missing_ok=True)
