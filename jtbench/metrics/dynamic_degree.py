@@ -91,7 +91,7 @@ def pair_scores(model: torch.nn.Module, frames: torch.Tensor, batch_size: int = 
     scores: list[float] = []
     for start in range(0, count - 1, max(1, batch_size)):
         stop = min(start + batch_size, count - 1)
-        chunk = frames[start : stop + 1].to(param.device).permute(0, 3, 1, 2).to(param.dtype)
+        chunk = frames[start : stop + 1].to(param.device).permute(0, 3, 1, 2).float()
         chunk, _ = pad_to_multiple(chunk, PAD_DIVISOR)
         flows = raft_flow(model, chunk[:-1], chunk[1:], FLOW_UPDATES)
         scores.extend(top_magnitude_score(flow) for flow in flows)

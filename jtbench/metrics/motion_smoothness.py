@@ -30,7 +30,7 @@ import torch
 from jtbench.errors import VideoError
 from jtbench.metrics.base import Metric, MetricSpec, MetricValue, Sample, ScoringContext
 from jtbench.models import amt as _amt  # noqa: F401 - registers the "amt_s" backbone
-from jtbench.models.raft import pad_to_multiple, unpad
+from jtbench.models.raft import pad_to_multiple, precision_context, unpad
 
 #: AMT's padder divisor (``InputPadder(shape, 16 / scale)`` with scale 1).
 PAD_DIVISOR = 16
@@ -56,10 +56,11 @@ def predict_middle_frames(model: torch.nn.Module, inputs: torch.Tensor, batch_si
     for start in range(0, count - 1, max(1, batch_size)):
         stop = min(start + batch_size, count - 1)
         frames = inputs[start : stop + 1].to(param.device).permute(0, 3, 1, 2) / 255.0
-        frames, pad = pad_to_multiple(frames.to(param.dtype), PAD_DIVISOR)
+        frames, pad = pad_to_multiple(frames, PAD_DIVISOR)
         frames = frames.contiguous()  # NCHW as VBench's per-frame F.pad returns: conv kernels follow the layout
-        embt = torch.full((stop - start, 1, 1, 1), EMBT, dtype=param.dtype, device=param.device)
-        pred = model(frames[:-1], frames[1:], embt, scale_factor=SCALE_FACTOR, eval=True)["imgt_pred"]
+        embt = torch.full((stop - start, 1, 1, 1), EMBT, device=param.device)
+        with precision_context(model):
+            pred = model(frames[:-1], frames[1:], embt, scale_factor=SCALE_FACTOR, eval=True)["imgt_pred"]
         outputs.append(to_uint8_truncating(unpad(pred, pad)).cpu())
     return torch.cat(outputs)
 

@@ -14,6 +14,7 @@ official outcome without running the model.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,17 @@ def pyramid_degenerate(padded_height: int, padded_width: int) -> bool:
     return min(padded_height, padded_width) < MIN_PADDED_SIDE
 
 
+def precision_context(model: torch.nn.Module) -> contextlib.AbstractContextManager:
+    """Autocast for fp16/bf16 weights (RAFT's and AMT's coordinate grids stay fp32); nothing for fp32.
+
+    The anchors ran both networks in fp32; reduced precision is an explicit ``--precision`` choice.
+    """
+    param = next(model.parameters())
+    if param.dtype == torch.float32:
+        return contextlib.nullcontext()
+    return torch.autocast(param.device.type, dtype=param.dtype)
+
+
 @torch.no_grad()
 def raft_flow(model: torch.nn.Module, image1: torch.Tensor, image2: torch.Tensor, iters: int = 20) -> torch.Tensor:
     """Upsampled flow ``[B, 2, H, W]`` after ``iters`` updates, from 0–255 float frames ``[B, 3, H, W]``.
@@ -146,7 +158,8 @@ def raft_flow(model: torch.nn.Module, image1: torch.Tensor, image2: torch.Tensor
     """
     image1 = 2 * (image1 / 255.0) - 1.0
     image2 = 2 * (image2 / 255.0) - 1.0
-    return model(image1.contiguous(), image2.contiguous(), num_flow_updates=iters)[-1]
+    with precision_context(model):
+        return model(image1.contiguous(), image2.contiguous(), num_flow_updates=iters)[-1].float()
 
 
 @BACKBONES.register("raft_large")

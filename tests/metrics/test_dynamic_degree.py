@@ -20,9 +20,10 @@ from jtbench.metrics.dynamic_degree import (
     dynamic_params,
     is_dynamic,
     kept_indices,
+    pair_scores,
     top_magnitude_score,
 )
-from jtbench.models.base import BACKBONES
+from jtbench.models.base import BACKBONES, ModelHub
 from jtbench.models.raft import (
     RAFT_THINGS,
     RaftLarge,
@@ -210,3 +211,13 @@ def test_metric_reports_0_or_100_with_notes(count, expected, tiny_hub, tmp_path)
     value = DynamicDegree().score(Sample(video=clip), ScoringContext(hub=tiny_hub, batch_size=8))
     assert value.value == expected
     assert (value.note is not None) == (count == 1)
+
+
+def test_reduced_precision_runs_under_autocast(tiny_hub, raft):
+    """--precision bf16 is an explicit, non-anchor choice: weights in bf16, RAFT's fp32 grids under autocast."""
+    hub = ModelHub(backbones="tiny", device="cpu", precision="bf16", tiny_dir=tiny_hub.tiny_dir)
+    model = hub.get("raft_large")
+    assert next(model.parameters()).dtype == torch.bfloat16
+    frames = torch.from_numpy(moving_pattern(2, 128, 128))
+    (low,), (full,) = pair_scores(model, frames), pair_scores(raft, frames)
+    assert math.isfinite(low) and low == pytest.approx(full, rel=0.2)

@@ -19,7 +19,7 @@ from jtbench.io.video import VideoClip, read_video
 from jtbench.metrics.base import Sample, ScoringContext, create_metric
 from jtbench.metrics.motion_smoothness import MotionSmoothness, motion_smoothness, pair_errors, smoothness_score
 from jtbench.models.amt import AMT_S_WEIGHTS, AmtS, amt_s_params
-from jtbench.models.base import BACKBONES
+from jtbench.models.base import BACKBONES, ModelHub
 
 TOLERANCE = 1e-4  # on the 0–100 scale
 
@@ -181,3 +181,14 @@ def test_vbench_also_refuses_two_frames(tmp_path, vbench_scorer):
     folder, clip = png_folder(moving_pattern(2, 128, 128), tmp_path / "two")
     with pytest.raises(AssertionError):
         vbench_motion_value(vbench_scorer, folder)
+
+
+def test_reduced_precision_runs_under_autocast(tiny_hub, amt):
+    """--precision bf16 is an explicit, non-anchor choice: weights in bf16, AMT's fp32 grids under autocast."""
+    hub = ModelHub(backbones="tiny", device="cpu", precision="bf16", tiny_dir=tiny_hub.tiny_dir)
+    model = hub.get("amt_s")
+    assert next(model.parameters()).dtype == torch.bfloat16
+    frames = torch.from_numpy(moving_pattern(3, 128, 128))
+    value = motion_smoothness(model, frames)
+    assert 0.0 <= value <= 100.0
+    assert abs(value - motion_smoothness(amt, frames)) < 10.0
