@@ -129,15 +129,6 @@ def test_gradient_checkpointing_matches_plain_backward(tiny_t2v):
         torch.testing.assert_close(a, b)
 
 
-def test_one_frame_temporal_skip(tiny_t2v):
-    from jtbench.methods.t2v.temporal_skip import enable_one_frame_temporal_skip
-
-    one, many = _unet_out(tiny_t2v, frames=1), _unet_out(tiny_t2v, frames=16)
-    assert enable_one_frame_temporal_skip(tiny_t2v.unet) == 13  # 5 temporal transformers + 8 temporal convs
-    assert not torch.allclose(_unet_out(tiny_t2v, frames=1), one)
-    assert torch.equal(_unet_out(tiny_t2v, frames=16), many)
-
-
 @pytest.mark.parametrize(
     ("size", "bucket"),
     [((320, 240), (384, 320)), ((640, 480), (384, 320)), ((854, 480), (384, 256)), ((720, 480), (384, 256)),
