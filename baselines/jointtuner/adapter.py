@@ -75,6 +75,13 @@ def inject_lora(unet: torch.nn.Module, variant: Variant, rank: int, dropout: flo
     return wrappers, {t.name: t.part for t in targets}
 
 
+def cached_order(n: int) -> list[int]:
+    """The official epoch order with cached latents: items are cached as ``cached_{i}.pt`` in
+    dataset order (images, then clips) and read back sorted *as strings*, so with 11 or more items
+    ``cached_10`` comes before ``cached_2``. Kept, as it decides which item each step sees."""
+    return sorted(range(n), key=lambda i: f"cached_{i}.pt")
+
+
 def _part_of_param(name: str, parts: dict[str, str]) -> str:
     path, _, leaf = name.rpartition(".")
     path, _, module = path.rpartition(".")
@@ -187,7 +194,8 @@ class JointTuner(MethodAdapter):
             return "all" if variant.union else ("spatial" if item.kind == "image" else "temporal")
 
         if variant.joint:
-            return [(encoded[i % len(encoded)], set_for(encoded[i % len(encoded)])) for i in range(steps)]
+            order = [encoded[i] for i in cached_order(len(encoded))]
+            return [(order[i % len(order)], set_for(order[i % len(order)])) for i in range(steps)]
         images = [e for e in encoded if e.kind == "image"]
         clips = [e for e in encoded if e.kind == "video"]
         first = round(steps * split)

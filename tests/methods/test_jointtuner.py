@@ -106,6 +106,13 @@ def test_injected_modules_per_variant(tiny_t2v):
     assert len(wrappers) == 74 and all(type(w) is LoRALinear for w in wrappers.values())
 
 
+def test_official_cached_order():
+    from baselines.jointtuner.adapter import cached_order
+
+    assert cached_order(5) == [0, 1, 2, 3, 4]
+    assert cached_order(13) == [0, 1, 10, 11, 12, 2, 3, 4, 5, 6, 7, 8, 9]
+
+
 def test_units_one_per_combination(jt):
     from jtbench.benchmark import Benchmark
 

@@ -1,0 +1,1 @@
+"""CustomTTT: the first public implementation, from its supplementary material."""
