@@ -62,13 +62,16 @@ def run(
     limit: int = typer.Option(None, "--limit", min=1, help="Only the first N selected combinations."),
     metrics: list[str] = typer.Option([], "--metrics", help="Metric names or columns (default: the ten)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and its estimated GPU-hours, run nothing."),
+    overrides: list[str] = typer.Option(
+        [], "--set", help="KEY=VALUE hyperparameter override passed to every method (repeatable); gives new job keys."
+    ),
 ) -> None:
     """Train, sample, score and report: writes DIR/results.parquet, DIR/report.md and DIR/report/."""
     try:
         request = _request(
             methods, base.value, out, data, demo, backbones.value, device, precision.value, score_precision.value,
             offline, combinations, subject, motion, subject_category, motion_category, backgrounds, seeds, limit,
-            metrics, prepare=not dry_run,
+            metrics, prepare=not dry_run, overrides=parse_overrides(overrides),
         )  # fmt: skip
         code = _dry_run(request) if dry_run else _execute(request, executor.value, address)
     except JtbenchError as exc:
@@ -79,7 +82,7 @@ def run(
 
 def _request(
     methods, base, out, data, demo, backbones, device, precision, score_precision, offline, combinations, subject,
-    motion, subject_category, motion_category, backgrounds, seeds, limit, metrics, prepare,
+    motion, subject_category, motion_category, backgrounds, seeds, limit, metrics, prepare, overrides=None,
 ):  # fmt: skip
     from jtbench.benchmark import Benchmark
     from jtbench.execution.jobs import RunRequest
@@ -132,13 +135,29 @@ def _request(
     except ValueError as exc:
         raise InputError(f"--seeds expects integers, got {seeds!r}", fix="e.g. --seeds 0,1,2") from exc
     device = device or _default_device()
-    settings = RunSettings(base_model=base, backbones=backbones, device=device, precision=precision, offline=offline)
+    settings = RunSettings(
+        base_model=base, backbones=backbones, device=device, precision=precision, offline=offline,
+        overrides=dict(overrides or {}),
+    )  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_ENV)}
     return RunRequest(
         methods=tuple(names), base_model=base, out_dir=out, data_root=Path(data).resolve(), combinations=tuple(combos),
         backgrounds=tuple(chosen_backgrounds), seeds=seed_list or (0,), settings=settings,
         metrics=tuple(parse_metric_names(metrics) or ()), score_precision=score_precision, env=env,
     )  # fmt: skip
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, object]:
+    """``["lr=1e-4", "steps=500"]`` → ``{"lr": 1e-4, "steps": 500}`` (values read as YAML scalars)."""
+    import yaml
+
+    parsed: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set expects KEY=VALUE, got {pair!r}", fix="e.g. --set max_train_steps=500")
+        parsed[key.strip()] = yaml.safe_load(value)
+    return parsed
 
 
 def _filter(bench, combos, ids, subject, motion, subject_category, motion_category):
@@ -266,6 +285,8 @@ def _print_outcome(request, outcome, wall_s: float) -> None:
         for label, key in (("report", "report_md"), ("html report", "report_html"), ("summary", "summary")):
             if report.get(key):
                 typer.echo(f"{label}: {report[key]}")
+        for warning in report.get("warnings", []):
+            typer.secho(f"report warning: {warning}", fg=typer.colors.YELLOW, err=True)
     if request.settings.backbones == "tiny":
         typer.secho(
             "These numbers come from tiny random backbones: they test the pipeline, not the videos.",

@@ -9,6 +9,7 @@ folder, so a run folder can be moved or compared with another one.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,12 @@ def _relative(video: Any, root: Path) -> Any:
 
 
 def write_tables(request: RunRequest, store: ArtifactStore, score_keys: Sequence[str]) -> dict[str, Any]:
-    """``results.parquet`` (upserted: rows of other methods already there are kept), summary and report."""
-    from jtbench.io.tables import upsert_results
+    """``results.parquet``, ``summary.csv`` and the report.
+
+    Rows of this plan replace any older row of the same (method, base model, case, seed), e.g.
+    one sampled under a previous config; rows of other cases, methods or base models already
+    in the table are kept, so slices of the benchmark can be run one after another.
+    """
     from jtbench.metrics.scorer import summarise
 
     out = request.out_dir
@@ -68,11 +73,31 @@ def write_tables(request: RunRequest, store: ArtifactStore, score_keys: Sequence
             file=out,
             fix="see the failed jobs listed above; fix them and re-run",
         )
-    table = upsert_results(out / RESULTS, rows)
+    table = merge_into(out / RESULTS, rows)
     summarise(table).to_csv(out / "summary.csv", index=False)
-    written = {"results": str(out / RESULTS), "rows": len(rows), "summary": str(out / "summary.csv")}
-    written.update(write_report(request, out / RESULTS))
+    written: dict[str, Any] = {"results": str(out / RESULTS), "rows": len(rows), "summary": str(out / "summary.csv")}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        written.update(write_report(request, out / RESULTS))
+    written["warnings"] = sorted({str(w.message) for w in caught})
     return written
+
+
+CASE_KEY = ["method", "base_model", "case_id", "seed"]
+
+
+def merge_into(path: Path, rows: pd.DataFrame) -> pd.DataFrame:
+    """Replace the rows of ``rows``' cases in the table at ``path`` (one atomic write)."""
+    from jtbench.io.tables import KEY, normalise, read_results, write_atomic
+
+    if path.is_file():
+        old = normalise(read_results(path))
+        mine = pd.MultiIndex.from_frame(rows[CASE_KEY].astype(object))
+        stale = pd.MultiIndex.from_frame(old[CASE_KEY].astype(object)).isin(mine)
+        rows = pd.concat([old[~stale], rows], ignore_index=True)
+    table = normalise(rows.drop_duplicates(subset=list(KEY), keep="last").reset_index(drop=True))
+    write_atomic(table, path)
+    return table
 
 
 def write_report(request: RunRequest, results: Path) -> dict[str, str]:

@@ -23,7 +23,7 @@ from jtbench.errors import InputError
 from jtbench.io.video import read_video, write_video
 from jtbench.methods.base import Checkpoint, MethodAdapter, RunSettings, SampleRequest, TrainingData, TrainUnit
 
-DEFAULT_SIZE = 256  # frames are DEFAULT_SIZE² unless the request says otherwise
+DEFAULT_SIZE = 256  # frames are DEFAULT_SIZE² unless the request or `--set size=N` says otherwise
 SUBJECT_FRACTION = 0.5  # the subject's longer side, relative to the frame's shorter side
 MOTION_GRID = 64  # phase correlation runs on frames resized to this square
 
@@ -111,17 +111,20 @@ class DummyMethod(MethodAdapter):
         meta = json.loads((Path(ckpt.path) / "dummy.json").read_text())
         with Image.open(Path(ckpt.path) / "subject.png") as img:
             subject = img.convert("RGB")
+        size = int(settings.overrides.get("size", DEFAULT_SIZE))  # `--set size=N`: the one knob it has
         written = []
         for request in requests:
-            frames = self.render(subject, meta["motion_path"], request)
+            frames = self.render(subject, meta["motion_path"], request, size)
             out = Path(out_dir) / request.case.case_id / f"{request.seed}.mp4"
             written.append(write_video(frames, out, fps=request.fps))
         return written
 
     @staticmethod
-    def render(subject: Image.Image, path: Sequence[Sequence[float]], request: SampleRequest) -> np.ndarray:
+    def render(
+        subject: Image.Image, path: Sequence[Sequence[float]], request: SampleRequest, size: int = DEFAULT_SIZE
+    ) -> np.ndarray:
         """uint8 [T, H, W, 3]: the subject moving along ``path`` over the background's gradient."""
-        height, width = request.height or DEFAULT_SIZE, request.width or DEFAULT_SIZE
+        height, width = request.height or size, request.width or size
         scale = SUBJECT_FRACTION * min(height, width) / max(subject.size)
         sprite = np.asarray(
             subject.resize((max(1, round(subject.width * scale)), max(1, round(subject.height * scale))), Image.BICUBIC)

@@ -50,6 +50,18 @@ def test_changed_seeds_add_videos_without_redoing_training(tmp_path_factory, dem
     assert sorted(df["seed"]) == [0, 1] and df["video_sha256"].nunique() == 2
 
 
+def test_changed_config_reruns_and_replaces_the_stale_row(tmp_path_factory, demo_data_root):
+    out = tmp_path_factory.mktemp("config")
+    assert invoke(out, demo_data_root, "--limit", "1").exit_code == 0
+    before = pd.read_parquet(out / "results.parquet")
+    changed = invoke(out, demo_data_root, "--limit", "1", "--set", "size=128")
+    assert changed.exit_code == 0, changed.output
+    assert "ran: train 1, sample 1, score 1, report 1; already done: nothing" in changed.output
+    after = pd.read_parquet(out / "results.parquet")
+    assert len(after) == 1 and after["case_id"].tolist() == before["case_id"].tolist()
+    assert after["video_sha256"].tolist() != before["video_sha256"].tolist(), "the new config's video replaced the old"
+
+
 def test_dry_run_prints_the_plan_and_measured_figures(tmp_path_factory, demo_data_root):
     out = reference_run(tmp_path_factory, demo_data_root)
     result = invoke(out, demo_data_root, "--dry-run", "--seeds", "0,1")
