@@ -7,9 +7,11 @@ failed (listed, with how to retry), the rest written; 2 nothing could start.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import sys
 import time
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
@@ -62,17 +64,22 @@ def run(
     limit: int = typer.Option(None, "--limit", min=1, help="Only the first N selected combinations."),
     metrics: list[str] = typer.Option([], "--metrics", help="Metric names or columns (default: the ten)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and its estimated GPU-hours, run nothing."),
+    report: str = typer.Option("md,html", "--report", help="Report formats to write: md (report.md), html (report/)."),
     overrides: list[str] = typer.Option(
         [], "--set", help="KEY=VALUE hyperparameter override passed to every method (repeatable); gives new job keys."
     ),
 ) -> None:
     """Train, sample, score and report: writes DIR/results.parquet, DIR/report.md and DIR/report/."""
+    opts = RunOptions(
+        methods=_csv(methods), base=base.value, out=out, data=data, demo=demo, backbones=backbones.value,
+        device=device, precision=precision.value, score_precision=score_precision.value, offline=offline,
+        combinations=_csv(combinations), subject=_csv(subject), motion=_csv(motion),
+        subject_category=_csv(subject_category), motion_category=_csv(motion_category),
+        backgrounds=_csv(backgrounds), seeds=seeds, limit=limit, metrics=metrics, report=_csv(report),
+        overrides=overrides,
+    )  # fmt: skip
     try:
-        request = _request(
-            methods, base.value, out, data, demo, backbones.value, device, precision.value, score_precision.value,
-            offline, combinations, subject, motion, subject_category, motion_category, backgrounds, seeds, limit,
-            metrics, prepare=not dry_run, overrides=parse_overrides(overrides),
-        )  # fmt: skip
+        request = build_request(opts, prepare=not dry_run)
         code = _dry_run(request) if dry_run else _execute(request, executor.value, address)
     except JtbenchError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
@@ -80,71 +87,106 @@ def run(
     raise typer.Exit(code)
 
 
-def _request(
-    methods, base, out, data, demo, backbones, device, precision, score_precision, offline, combinations, subject,
-    motion, subject_category, motion_category, backgrounds, seeds, limit, metrics, prepare, overrides=None,
-):  # fmt: skip
+@dataclass(frozen=True)
+class RunOptions:
+    """The command line, parsed but not yet checked against the benchmark."""
+
+    methods: list[str]
+    base: str
+    out: Path | None
+    data: Path | None
+    demo: bool
+    backbones: str
+    device: str | None
+    precision: str
+    score_precision: str
+    offline: bool
+    combinations: list[str]
+    subject: list[str]
+    motion: list[str]
+    subject_category: list[str]
+    motion_category: list[str]
+    backgrounds: list[str]
+    seeds: str
+    limit: int | None
+    metrics: list[str]
+    report: list[str]
+    overrides: list[str]
+
+
+def build_request(opts: RunOptions, *, prepare: bool = True):
+    """Check the options and turn them into a RunRequest (preparing the demo data when asked)."""
     from jtbench.benchmark import Benchmark
     from jtbench.execution.jobs import RunRequest
+    from jtbench.execution.reporting import REPORT_WRITERS
     from jtbench.methods.base import METHODS, RunSettings
 
-    names = _csv(methods)
-    if not names:
+    if not opts.methods:
         raise InputError("no method chosen", fix="pass --methods, e.g. --methods dummy or --methods jointtuner")
-    for name in names:
+    for name in opts.methods:
         METHODS.canonical(name)  # unknown names fail here, with did-you-mean
-    if out is None:
-        if not demo:
-            raise InputError("no run folder given", fix="pass --out DIR")
-        out = Path("runs/demo")
-    out = out.resolve()
+    for fmt in opts.report:
+        if fmt not in REPORT_WRITERS:
+            raise InputError(f"unknown report format {fmt!r}", fix=f"use {', '.join(REPORT_WRITERS)}")
+    if opts.out is None and not opts.demo:
+        raise InputError("no run folder given", fix="pass --out DIR")
+    out = (opts.out or Path("runs/demo")).resolve()
     bench = Benchmark.load()
-    if demo:
+    data, combos, default_backgrounds = _slice(opts, bench, out, prepare)
+    backgrounds = opts.backgrounds or default_backgrounds
+    for bg in backgrounds:
+        if bg not in bench.manifest.backgrounds:
+            raise InputError(f"unknown background {bg!r}", fix=f"use one of {', '.join(bench.manifest.backgrounds)}")
+    try:
+        seeds = tuple(int(s) for s in _csv(opts.seeds))
+    except ValueError as exc:
+        raise InputError(f"--seeds expects integers, got {opts.seeds!r}", fix="e.g. --seeds 0,1,2") from exc
+    settings = RunSettings(
+        base_model=opts.base, backbones=opts.backbones, device=opts.device or _default_device(),
+        precision=opts.precision, offline=opts.offline, overrides=parse_overrides(opts.overrides),
+    )  # fmt: skip
+    return RunRequest(
+        methods=tuple(opts.methods), base_model=opts.base, out_dir=out, data_root=data.resolve(),
+        combinations=tuple(combos), backgrounds=tuple(backgrounds), seeds=seeds or (0,), settings=settings,
+        metrics=tuple(parse_metric_names(opts.metrics) or ()), score_precision=opts.score_precision,
+        env={k: v for k, v in os.environ.items() if k.startswith(FORWARDED_ENV)}, report_formats=tuple(opts.report),
+    )  # fmt: skip
+
+
+def _slice(opts: RunOptions, bench, out: Path, prepare: bool) -> tuple[Path, list, list[str]]:
+    """The data root, the selected combinations and the default backgrounds (demo or full benchmark)."""
+    if opts.demo:
         from jtbench.benchmark.prepare import demo_backgrounds, demo_combinations, prepare_demo
         from jtbench.paths import shared_data_dir
 
         data = out / "data"
         if prepare:
-            typer.echo(
-                f"preparing the demo slice from {shared_data_dir()} → {data} (stand-in clips, not benchmark data)"
-            )
+            typer.echo(f"preparing the demo slice from {shared_data_dir()} → {data} (stand-ins, not benchmark data)")
             prepare_demo(shared_data_dir(), data)
-        combos = demo_combinations(bench)
-        default_backgrounds = demo_backgrounds()
+        combos, backgrounds = demo_combinations(bench), demo_backgrounds()
     else:
-        if data is None:
-            data = Path(os.environ.get("JTBENCH_DATA", "data/prepared"))
+        data = opts.data or Path(os.environ.get("JTBENCH_DATA", "data/prepared"))
         if not (data / "subjects").is_dir():
             raise InputError(
                 "no prepared benchmark data here", file=data.resolve(),
                 fix="run `jtbench data prepare --out DIR` and pass --data DIR (or --demo for the offline demo)",
             )  # fmt: skip
-        combos = bench.combinations()
-        default_backgrounds = list(bench.manifest.backgrounds)
-    combos = _filter(bench, combos, _csv(combinations), subject, motion, subject_category, motion_category)
-    if limit is not None:
-        combos = combos[:limit]
+        combos, backgrounds = bench.combinations(), list(bench.manifest.backgrounds)
+    allowed = {
+        c.id
+        for c in bench.combinations(
+            subject=opts.subject or None,
+            motion=opts.motion or None,
+            subject_category=opts.subject_category or None,
+            motion_category=opts.motion_category or None,
+        )
+    }
+    wanted = opts.combinations
+    combos = [c for c in combos if c.id in allowed and (not wanted or any(fnmatch.fnmatch(c.id, p) for p in wanted))]
+    combos = combos[: opts.limit] if opts.limit is not None else combos
     if not combos:
         raise InputError("the filters select no combination", fix="see `jtbench list combinations`")
-    chosen_backgrounds = _csv(backgrounds) or default_backgrounds
-    for bg in chosen_backgrounds:
-        if bg not in bench.manifest.backgrounds:
-            raise InputError(f"unknown background {bg!r}", fix=f"use one of {', '.join(bench.manifest.backgrounds)}")
-    try:
-        seed_list = tuple(int(s) for s in _csv(seeds))
-    except ValueError as exc:
-        raise InputError(f"--seeds expects integers, got {seeds!r}", fix="e.g. --seeds 0,1,2") from exc
-    device = device or _default_device()
-    settings = RunSettings(
-        base_model=base, backbones=backbones, device=device, precision=precision, offline=offline,
-        overrides=dict(overrides or {}),
-    )  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_ENV)}
-    return RunRequest(
-        methods=tuple(names), base_model=base, out_dir=out, data_root=Path(data).resolve(), combinations=tuple(combos),
-        backgrounds=tuple(chosen_backgrounds), seeds=seed_list or (0,), settings=settings,
-        metrics=tuple(parse_metric_names(metrics) or ()), score_precision=score_precision, env=env,
-    )  # fmt: skip
+    return data, combos, backgrounds
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, object]:
@@ -158,20 +200,6 @@ def parse_overrides(pairs: list[str]) -> dict[str, object]:
             raise InputError(f"--set expects KEY=VALUE, got {pair!r}", fix="e.g. --set max_train_steps=500")
         parsed[key.strip()] = yaml.safe_load(value)
     return parsed
-
-
-def _filter(bench, combos, ids, subject, motion, subject_category, motion_category):
-    """Keep the combinations that match every given filter (ids/globs on ``subject__motion``)."""
-    import fnmatch
-
-    allowed = bench.combinations(
-        subject=_csv(subject) or None,
-        motion=_csv(motion) or None,
-        subject_category=_csv(subject_category) or None,
-        motion_category=_csv(motion_category) or None,
-    )
-    allowed_ids = {c.id for c in allowed}
-    return [c for c in combos if c.id in allowed_ids and (not ids or any(fnmatch.fnmatch(c.id, p) for p in ids))]
 
 
 def _default_device() -> str:

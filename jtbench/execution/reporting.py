@@ -101,20 +101,36 @@ def merge_into(path: Path, rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_report(request: RunRequest, results: Path) -> dict[str, str]:
-    """``report.md`` and the HTML report through the report package (the paper's table layout)."""
-    from jtbench.report.api import report_text, write_text
+    """The report files named by ``request.report_formats`` (md, html) through the report package."""
     from jtbench.report.build import ReportOptions
-    from jtbench.report.html import write_html_report
     from jtbench.report.inputs import gather
 
-    out = request.out_dir
     tiny = request.settings.backbones == "tiny"
     title = f"jtbench run: {', '.join(request.methods)} on {request.base_model}"
     options = ReportOptions(title=title + (" (tiny random backbones: NOT the paper's metrics)" if tiny else ""))
     inputs = gather([results], base=request.base_model)
+    written: dict[str, str] = {}
+    for fmt in request.report_formats:
+        written.update(REPORT_WRITERS[fmt](request, inputs, options))
+    return written
+
+
+def _markdown(request: RunRequest, inputs: Any, options: Any) -> dict[str, str]:
+    from jtbench.report.api import report_text, write_text
+
     text = report_text(inputs, fmt="md", table="main", options=options)
-    if tiny:
+    if request.settings.backbones == "tiny":
         text = f"> **Note.** {TINY_NOTE}\n\n{text}"
-    write_text(out / REPORT_MD, text)
-    html = write_html_report(inputs, out / REPORT_HTML_DIR, options=options)
-    return {"report_md": str(out / REPORT_MD), "report_html": str(Path(html) / "index.html")}
+    path = write_text(request.out_dir / REPORT_MD, text)
+    return {"report_md": str(path)}
+
+
+def _html(request: RunRequest, inputs: Any, options: Any) -> dict[str, str]:
+    from jtbench.report.html import write_html_report
+
+    folder = write_html_report(inputs, request.out_dir / REPORT_HTML_DIR, options=options)
+    return {"report_html": str(Path(folder) / "index.html")}
+
+
+#: Report formats `jtbench run --report` can write, by name.
+REPORT_WRITERS = {"md": _markdown, "html": _html}

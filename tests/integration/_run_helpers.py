@@ -14,6 +14,7 @@ SLICE = [
     "--methods", "dummy", "--backbones", "tiny", "--device", "cpu",
     "--combinations", "backpack__train_turning,dog__person_playing_flute,bear_plushie__person_playing_flute",
     "--backgrounds", "grass", "--metrics", "clip_t,clip_i,subject_consistency",
+    "--report", "md",  # the HTML report (matplotlib figures) is checked once, in the reference run
 ]  # fmt: skip
 VOLATILE = ["created_at"]  # differs between any two runs by design
 _REFERENCE: dict[str, Path] = {}
@@ -42,7 +43,7 @@ def reference_run(tmp_path_factory, data: Path) -> Path:
     """An uninterrupted local run of SLICE, made once per session; returns its folder."""
     if "local" not in _REFERENCE:
         out = tmp_path_factory.mktemp("reference_run")
-        result = invoke(out, data)
+        result = invoke(out, data, "--report", "md,html")
         assert result.exit_code == 0, result.output
         _REFERENCE["local"] = out
     return _REFERENCE["local"]
