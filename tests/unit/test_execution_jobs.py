@@ -132,3 +132,19 @@ def test_report_key_names_methods_and_base(tmp_path):
     report = plan.stage("report")[0]
     assert report.key.startswith("report/dummy/zeroscope/")
     assert len(report.payload["scores"]) == len(plan.stage("score"))
+
+
+def test_ray_stays_optional():
+    """The CLI, the planner and the local executor load without importing Ray."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, jtbench.cli.app, jtbench.execution.local, jtbench.execution.runner\n"
+        "from jtbench.execution.executor import EXECUTORS\n"
+        "assert EXECUTORS.names() == ['local', 'ray'], EXECUTORS.names()\n"
+        "print('ray' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
