@@ -171,7 +171,8 @@ def test_sampler_writes_a_16_frame_8_fps_mp4(tiny_t2v, tmp_path):
     assert (clip.num_frames, clip.fps, clip.height, clip.width) == (16, 8.0, 64, 64)
     # The official scripts' initial noise: manual_seed(seed), then fp16 randn on the CPU.
     torch.manual_seed(7)
-    assert torch.equal(initial_latents(7, (1, 4, 2, 8, 8)), torch.randn((1, 4, 2, 8, 8), dtype=torch.float16))
+    expected = torch.randn((1, 4, 2, 8, 8), dtype=torch.float16)
+    assert torch.equal(initial_latents(7, (1, 4, 2, 8, 8)), expected)
     small = SamplerConfig(steps=1, height=64, width=64, num_frames=2)
     a, b = sample_latents(tiny_t2v, case.prompt, 7, small), sample_latents(tiny_t2v, case.prompt, 7, small)
     assert torch.equal(a, b)
