@@ -177,3 +177,32 @@ def test_sampler_writes_a_16_frame_8_fps_mp4(tiny_t2v, tmp_path):
     a, b = sample_latents(tiny_t2v, case.prompt, 7, small), sample_latents(tiny_t2v, case.prompt, 7, small)
     assert torch.equal(a, b)
     assert not torch.equal(a, sample_latents(tiny_t2v, case.prompt, 8, small))
+
+
+def test_training_state_limit_and_resume(tmp_path):
+    from jtbench.methods.t2v.training import load_latest_training_state, save_training_state
+
+    assert load_latest_training_state(tmp_path) is None
+    for step in (10, 20, 30):
+        torch.manual_seed(step)
+        save_training_state(tmp_path, step, {"losses": [step]}, limit=2)
+    assert sorted(p.name for p in tmp_path.glob("checkpoint-*")) == ["checkpoint-20", "checkpoint-30"]
+    torch.manual_seed(30)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    state = load_latest_training_state(tmp_path)
+    assert state["step"] == 30 and state["losses"] == [30]
+    assert torch.equal(torch.rand(3), expected)  # RNG restored to the saved point
+
+
+def test_config_overrides():
+    from jtbench.errors import InputError
+    from jtbench.methods.t2v.config import apply_overrides
+
+    cfg = {"seed": 1, "train": {"steps": 2000, "lr": 5e-4}, "sample": {"height": 384, "width": 384}}
+    short = {"steps": ("train.steps",), "resolution": ("sample.height", "sample.width")}
+    out = apply_overrides(cfg, {"steps": 3, "resolution": 64, "train.lr": 1e-3, "seed": 7, "base_path": "x"}, short)
+    assert out == {"seed": 7, "train": {"steps": 3, "lr": 1e-3}, "sample": {"height": 64, "width": 64}}
+    assert cfg["train"]["steps"] == 2000  # the original is untouched
+    with pytest.raises(InputError, match="train.lrr"):
+        apply_overrides(cfg, {"train.lrr": 1}, short)
