@@ -89,8 +89,9 @@ def pair_scores(model: torch.nn.Module, frames: torch.Tensor, batch_size: int = 
         return [float("nan")] * (count - 1)
     param = next(model.parameters())
     scores: list[float] = []
-    for start in range(0, count - 1, max(1, batch_size)):
-        stop = min(start + batch_size, count - 1)
+    step = max(1, batch_size)
+    for start in range(0, count - 1, step):
+        stop = min(start + step, count - 1)
         chunk = frames[start : stop + 1].to(param.device).permute(0, 3, 1, 2).float()
         chunk, _ = pad_to_multiple(chunk, PAD_DIVISOR)
         flows = raft_flow(model, chunk[:-1], chunk[1:], FLOW_UPDATES)
@@ -110,6 +111,7 @@ class DynamicAnalysis:
 
 
 def analyse(model: torch.nn.Module, video: VideoClip, batch_size: int = 16) -> DynamicAnalysis:
+    """Kept frames, parameters, per-pair scores and the decision for one video (``DynamicDegree.score`` uses it)."""
     kept = kept_indices(video.num_frames, video.fps)
     frames = video.frames[kept]
     params = dynamic_params(video.height, video.width, len(kept))

@@ -53,8 +53,9 @@ def predict_middle_frames(model: torch.nn.Module, inputs: torch.Tensor, batch_si
     param = next(model.parameters())
     count = inputs.shape[0]
     outputs = []
-    for start in range(0, count - 1, max(1, batch_size)):
-        stop = min(start + batch_size, count - 1)
+    step = max(1, batch_size)
+    for start in range(0, count - 1, step):
+        stop = min(start + step, count - 1)
         frames = inputs[start : stop + 1].to(param.device).permute(0, 3, 1, 2) / 255.0
         frames, pad = pad_to_multiple(frames, PAD_DIVISOR)
         frames = frames.contiguous()  # NCHW as VBench's per-frame F.pad returns: conv kernels follow the layout

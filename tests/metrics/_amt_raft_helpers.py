@@ -100,3 +100,9 @@ class FixedHub:
 
     def get(self, name: str):
         return self.models[name]
+
+
+def short_copy(source: Path, target: Path, num_frames: int) -> Path:
+    """The first ``num_frames`` frames of ``source`` at full size, re-encoded with the same fps."""
+    clip = read_video(source)
+    return write_video(clip.frames[:num_frames], target, fps=clip.fps)

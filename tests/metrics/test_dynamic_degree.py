@@ -7,7 +7,14 @@ import math
 import numpy as np
 import pytest
 import torch
-from _amt_raft_helpers import moving_pattern, png_folder, small_copy, vbench_dynamic_degree, vbench_dynamic_run
+from _amt_raft_helpers import (
+    moving_pattern,
+    png_folder,
+    short_copy,
+    small_copy,
+    vbench_dynamic_degree,
+    vbench_dynamic_run,
+)
 from conftest import BICYCLE_CLIPS, CAR_TURN, SAMPLE_VIDEO
 
 from jtbench.errors import WeightsError
@@ -221,3 +228,12 @@ def test_reduced_precision_runs_under_autocast(tiny_hub, raft):
     frames = torch.from_numpy(moving_pattern(2, 128, 128))
     (low,), (full,) = pair_scores(model, frames), pair_scores(raft, frames)
     assert math.isfinite(low) and low == pytest.approx(full, rel=0.2)
+
+
+@pytest.mark.slow
+def test_full_size_parity_on_the_sample_start(sample_video, tmp_path, raft, vbench_scorer):
+    """The sample's first 6 frames at full 720×480 (5 RAFT pairs per side at ~24 s each on CPU)."""
+    path = short_copy(sample_video, tmp_path / "sample6.mp4", 6)
+    ours = analyse(raft, read_video(path), batch_size=5)
+    assert ours.params == DynamicParams(threshold=11.25, count_num=2)
+    _assert_same(ours, vbench_dynamic_run(vbench_scorer, path))

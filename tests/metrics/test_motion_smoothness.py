@@ -192,3 +192,10 @@ def test_reduced_precision_runs_under_autocast(tiny_hub, amt):
     value = motion_smoothness(model, frames)
     assert 0.0 <= value <= 100.0
     assert abs(value - motion_smoothness(amt, frames)) < 10.0
+
+
+@pytest.mark.slow
+def test_full_size_sample_parity(sample_video, amt, vbench_scorer):
+    """The 49-frame 720×480 JointTuner sample at full size (24 AMT-S pairs per side, minutes on CPU)."""
+    ours = motion_smoothness(amt, read_video(sample_video).frames, batch_size=4)
+    assert abs(ours - vbench_motion_value(vbench_scorer, sample_video)) <= TOLERANCE
