@@ -13,4 +13,5 @@ One concept per module; nothing here imports diffusers at package import time:
 - ``latents`` — VAE encode/decode and latent caching.
 - ``training`` — seeding, bucketing, image/clip loading at 8 fps, mixed precision, optimizers.
 - ``sampling`` — our DDIM loop with classifier-free guidance and mp4 writing.
+- ``config`` — a method's config.yaml plus ``RunSettings.overrides``.
 """

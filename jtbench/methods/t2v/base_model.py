@@ -68,9 +68,17 @@ class T2VComponents:
            frozen_dtype: torch.dtype | None = None) -> T2VComponents:
         """Move everything to ``device``; UNet and the frozen encoders may get different dtypes
         (training keeps fp32 UNet master weights while the VAE and text encoder run in fp16)."""
-        for model, dtype in ((self.unet, unet_dtype), (self.vae, frozen_dtype), (self.text_encoder, frozen_dtype)):
-            # Pass a dtype only when it changes: diffusers warns on every dtype cast via ``to()``.
-            model.to(device) if dtype in (None, model.dtype) else model.to(device, dtype)
+        from diffusers.utils import logging as diffusers_logging
+
+        # diffusers 0.42 warns on every dtype cast through ``to()`` even with no fp32-only modules
+        # (``_keep_in_fp32_modules`` is [] for these models); the cast is what we want.
+        previous = diffusers_logging.get_verbosity()
+        diffusers_logging.set_verbosity_error()
+        try:
+            for model, dtype in ((self.unet, unet_dtype), (self.vae, frozen_dtype), (self.text_encoder, frozen_dtype)):
+                model.to(device) if dtype in (None, model.dtype) else model.to(device, dtype)
+        finally:
+            diffusers_logging.set_verbosity(previous)
         return self
 
     def freeze(self) -> T2VComponents:
