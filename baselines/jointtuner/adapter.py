@@ -229,7 +229,7 @@ class JointTuner(MethodAdapter):
     def sample(self, checkpoints: Sequence[Checkpoint], requests: Sequence[SampleRequest], settings: RunSettings,
                out_dir: Path) -> list[Path]:
         from jtbench.methods.t2v.base_model import load_for_settings
-        from jtbench.methods.t2v.inject import load_adapters
+        from jtbench.methods.t2v.inject import load_any
         from jtbench.methods.t2v.sampling import SamplerConfig, sample_requests
         from jtbench.methods.t2v.training import dtype_of
 
@@ -245,7 +245,7 @@ class JointTuner(MethodAdapter):
                                file=ckpt.path, fix="sample with the method (variant) that trained it")
         components = load_for_settings(settings)
         wrappers, _ = inject_lora(components.unet, variant, int(cfg["train"]["lora_rank"]), float(scfg["lora_dropout"]))
-        load_adapters(ckpt.path, wrappers)
+        load_any(ckpt.path, wrappers)  # ours, or an official lora/<step>_unet.pt
         dtype = dtype_of(settings.precision)
         components.to(settings.device, unet_dtype=dtype, frozen_dtype=dtype).freeze()
         sampler = SamplerConfig(

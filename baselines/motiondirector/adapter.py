@@ -246,7 +246,7 @@ class MotionDirector(MethodAdapter):
     def sample(self, checkpoints: Sequence[Checkpoint], requests: Sequence[SampleRequest], settings: RunSettings,
                out_dir: Path) -> list[Path]:
         from jtbench.methods.t2v.base_model import load_for_settings
-        from jtbench.methods.t2v.inject import load_adapters
+        from jtbench.methods.t2v.inject import load_any
         from jtbench.methods.t2v.sampling import SamplerConfig, sample_requests
         from jtbench.methods.t2v.training import dtype_of
 
@@ -259,8 +259,8 @@ class MotionDirector(MethodAdapter):
         components = load_for_settings(settings)
         spatial = inject_spatial(components.unet, int(lora["rank"]), float(scfg["lora_dropout"]))
         temporal = inject_temporal(components.unet, int(lora["rank"]), float(scfg["lora_dropout"]))
-        load_adapters(by_kind["subject"].path, spatial)
-        load_adapters(by_kind["motion"].path, temporal)
+        load_any(by_kind["subject"].path, spatial)  # ours, or official spatial/lora/<step>_unet.pt
+        load_any(by_kind["motion"].path, temporal)
         set_scale(spatial, float(scfg["spatial_scale"]))
         set_scale(temporal, float(scfg["temporal_scale"]))
         dtype = dtype_of(settings.precision)

@@ -206,3 +206,32 @@ def test_config_overrides():
     assert cfg["train"]["steps"] == 2000  # the original is untouched
     with pytest.raises(InputError, match="train.lrr"):
         apply_overrides(cfg, {"train.lrr": 1}, short)
+
+
+def test_official_flat_list_round_trip(tiny_t2v, tiny_t2v_path, tmp_path):
+    from jtbench.methods.t2v.base_model import load_base_model
+    from jtbench.methods.t2v.inject import (
+        SPATIAL_RULES,
+        TEMPORAL_RULES,
+        find_targets,
+        inject,
+        load_official_list,
+        save_official_list,
+    )
+    from jtbench.methods.t2v.lora import GatedLoRALinear, LoRALinear
+
+    rules = {**SPATIAL_RULES, **TEMPORAL_RULES}
+    wrappers = inject(find_targets(tiny_t2v.unet, rules), lambda t: GatedLoRALinear(t.linear, 4, 0.0))
+    path = save_official_list(tmp_path / "2000_unet.pt", wrappers)
+    tensors = torch.load(path, weights_only=True)
+    assert len(tensors) == 74 * 3
+    first = next(iter(wrappers.values()))
+    assert torch.equal(tensors[0], first.lora_up.weight) and torch.equal(tensors[2], first.lora_gate.weight)
+    unet = load_base_model(tiny_t2v_path).unet
+    fresh = inject(find_targets(unet, rules), lambda t: GatedLoRALinear(t.linear, 4, 0.0))
+    load_official_list(path, fresh)
+    pairs = zip(wrappers.values(), fresh.values(), strict=True)
+    assert all(torch.equal(a.lora_gate.weight, b.lora_gate.weight) for a, b in pairs)
+    plain = inject(find_targets(load_base_model(tiny_t2v_path).unet, rules), lambda t: LoRALinear(t.linear, 4, 0.0))
+    with pytest.raises(WeightsError, match="2000_unet.pt"):
+        load_official_list(path, plain)  # no gates: 148 slots for 222 tensors

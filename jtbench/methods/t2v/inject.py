@@ -168,3 +168,45 @@ def count_by_part(params: dict[str, nn.Parameter], part_of: Callable[[str], str]
         part = part_of(name)
         counts[part] = counts.get(part, 0) + p.numel()
     return counts
+
+
+# -- the official checkpoint format (JointTuner / MotionDirector ``lora/<step>_unet.pt``) ----------
+OFFICIAL_ORDER = ("lora_up", "lora_down", "lora_gate")
+
+
+def save_official_list(path: Path, wrappers: dict[str, nn.Module]) -> Path:
+    """Write the upstream format: a ``torch.save``d flat list ``[up, down(, gate)]`` per wrapped
+    linear in target order (spatial ancestors first, then temporal ones from ``transformer_in``),
+    so a LoRA trained here runs in the official ``infer.py``."""
+    tensors = [getattr(w, part).weight.detach().to("cpu", torch.float32)
+               for w in wrappers.values() for part in OFFICIAL_ORDER if hasattr(w, part)]
+    torch.save(tensors, Path(path))
+    return Path(path)
+
+
+def load_any(path: Path, wrappers: dict[str, nn.Module]) -> dict[str, Any]:
+    """jtbench's ``.safetensors`` (returns its metadata) or an upstream ``.pt`` flat list (returns {})."""
+    if Path(path).suffix == ".pt":
+        load_official_list(path, wrappers)
+        return {}
+    return load_adapters(path, wrappers)
+
+
+def load_official_list(path: Path, wrappers: dict[str, nn.Module]) -> None:
+    """Load an upstream ``<step>_unet.pt`` into wrappers injected with the same rule and order."""
+    path = Path(path)
+    try:
+        tensors = list(torch.load(path, map_location="cpu", weights_only=True))
+    except (OSError, RuntimeError, EOFError) as exc:
+        raise WeightsError(f"cannot read the official LoRA list: {exc}", file=path,
+                           fix="pass the lora/<step>_unet.pt file the official training wrote") from exc
+    slots = [getattr(w, part) for w in wrappers.values() for part in OFFICIAL_ORDER if hasattr(w, part)]
+    if len(tensors) != len(slots):
+        raise WeightsError(f"the file holds {len(tensors)} tensors, the injected modules need {len(slots)}",
+                           file=path, fix="inject with the method's own target rule (and gate) before loading")
+    with torch.no_grad():
+        for slot, tensor in zip(slots, tensors, strict=True):
+            if tuple(slot.weight.shape) != tuple(tensor.shape):
+                raise WeightsError(f"tensor of shape {tuple(tensor.shape)} where {tuple(slot.weight.shape)} is needed",
+                                   file=path, fix="check the LoRA rank (official default 32)")
+            slot.weight.copy_(tensor)
