@@ -56,6 +56,7 @@ class CustomTTTSampler:
     precision: str = "fp32"
     snapshot: dict[str, torch.Tensor] = field(default_factory=dict)
     last_ttt_losses: list[float] = field(default_factory=list)
+    last_latents: torch.Tensor | None = None  # of the last write(), for tests and debugging
 
     def __post_init__(self) -> None:
         from jtbench.methods.t2v.inject import adapter_parameters
@@ -131,6 +132,7 @@ class CustomTTTSampler:
         height = request.height or int(self.cfg["sampling"]["height"])
         width = request.width or int(self.cfg["sampling"]["width"])
         latents = self.latents(request.case.prompt, request.seed, request.num_frames, height, width)
+        self.last_latents = latents
         video = decode_latents(self.components.vae, latents, self.components.latent_scale)
         return write_video(to_uint8_frames(video[0]), video_path(out_dir, request.case.case_id, request.seed),
                            fps=request.fps)

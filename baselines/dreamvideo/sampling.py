@@ -64,6 +64,7 @@ class DreamVideoSampler:
     cfg: dict[str, Any]
     subject_phrase: str
     token: str
+    last_latents: torch.Tensor | None = None  # of the last write(), for tests and debugging
 
     def prompt_for(self, prompt: str) -> str:
         from baselines.dreamvideo.adapter import replace_phrase
@@ -96,6 +97,7 @@ class DreamVideoSampler:
         height = request.height or int(self.cfg["height"])
         width = request.width or int(self.cfg["width"])
         latents = self.latents(request.case.prompt, request.seed, request.num_frames, height, width)
+        self.last_latents = latents
         video = decode_latents(self.components.vae, latents, self.components.latent_scale)
         frames = to_uint8_frames(video[0])
         return write_video(frames, video_path(out_dir, request.case.case_id, request.seed), fps=request.fps)

@@ -10,6 +10,16 @@ import torch
 from jtbench.errors import VideoError
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models gain nothing from intra-op threads; on a shared, oversubscribed 2-core machine two
+    threads made each UNet call ~20–50× slower (measured). Restored after each test."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _unet_out(components, frames: int = 2, embed: torch.Tensor | None = None, condition=None) -> torch.Tensor:
     g = torch.Generator().manual_seed(0)
     x = torch.randn(1, 4, frames, 8, 8, generator=g)
@@ -163,14 +173,14 @@ def test_train_and_sample_end_to_end(tiny_t2v_path, tiny_training_data, tmp_path
     assert sub.metadata["token"] == "<backpack>" and len(sub.metadata["losses"]["identity_adapter"]) == 1
     assert mot.metadata["steps"] == 1 and (tmp_path / "subject" / "textual_inversion.safetensors").is_file()
     case = next(c for c in bench.cases() if c.subject == "backpack" and c.motion == "train_turning")
-    out = method.sample([sub, mot], [SampleRequest(case, seed=7)], settings, tmp_path / "videos")
-    assert out == [tmp_path / "videos" / case.case_id / "7.mp4"]
-    clip = read_video(out[0])
+    sampler = method.load_for_sampling([sub, mot], settings)  # what method.sample runs
+    out = sampler.write(SampleRequest(case, seed=7), tmp_path / "videos")
+    assert out == tmp_path / "videos" / case.case_id / "7.mp4"
+    clip = read_video(out)
     assert (clip.num_frames, clip.fps, clip.height, clip.width) == (16, 8.0, 64, 64)
-    sampler = method.load_for_sampling([sub, mot], settings)  # reload from disk: bit-exact latents
-    again = sampler.latents(case.prompt, 7, 4, 64, 64)
-    assert torch.equal(again, method.load_for_sampling([sub, mot], settings).latents(case.prompt, 7, 4, 64, 64))
     assert sampler.prompt_for(case.prompt).startswith("A <backpack> ")
+    again = method.load_for_sampling([sub, mot], settings)  # reload from disk: bit-exact latents
+    assert torch.equal(again.latents(case.prompt, 7, 16, 64, 64), sampler.last_latents)
 
 
 def test_checkpoint_round_trip_is_bit_exact(tiny_t2v_path, tmp_path):
@@ -209,3 +219,14 @@ def test_corrupt_reference_clip_names_the_file(tmp_path, tiny_training_data):
     settings = RunSettings(backbones="tiny", precision="fp32", overrides={"steps": 1, "resolution": 64})
     with pytest.raises(VideoError, match="00.mp4"):
         DreamVideo().train(TrainUnit("dreamvideo", "motion", motion="train_turning"), data, settings, tmp_path / "w")
+
+
+def test_trainable_parameter_counts_on_zeroscope():
+    from baselines.dreamvideo.adapter import DreamVideo
+
+    counts = DreamVideo().trainable_parameter_counts("zeroscope")
+    # identity: d² + 1.5d per spatial block (down d→d/2 + bias, up d/2→d + bias) over 16 blocks;
+    # motion: 3 × (d² + 1.5d + 1024d + d) per temporal block, transformer_in (d = 512) included.
+    identity = 5 * (320**2 + 480) + 5 * (640**2 + 960) + 6 * (1280**2 + 1920)
+    motion = sum(n * 3 * (d * d + 1.5 * d + 1025 * d) for n, d in ((5, 320), (5, 640), (6, 1280), (1, 512)))
+    assert counts == {"textual_inversion": 1024, "identity_adapter": identity, "motion_adapter": int(motion)}
