@@ -145,7 +145,9 @@ class DreamVideo(MethodAdapter):
         components = self._prepare(settings, cfg)
         rng = random.Random(int(cfg["seed"]))
         token = placeholder_for(cfg, unit.subject)
-        initializer = phrase.split()[-1] if phrase else "object"
+        initializer = str(cfg["textual_inversion"]["initializer"])
+        if initializer == "last_word":
+            initializer = phrase.split()[-1] if phrase else "object"
         caption = replace_phrase(data.image_caption or f"A {phrase}.", phrase, token)
         ti_path = workdir / TI_FILE
         if ti_path.is_file():
