@@ -80,7 +80,7 @@ class CustomTTT(MethodAdapter):
     def inject_trainable(self, unet: nn.Module) -> dict[str, dict[str, nn.Parameter]]:
         """Inject both LoRAs into ``unet`` (meta device fine); named parameters per part."""
         cfg = self.resolved_config()
-        return {f"{part}_lora": adapter_parameters(inject_lora(unet, part, cfg, 0.0))
+        return {part: adapter_parameters(inject_lora(unet, part, cfg, 0.0))
                 for part in ("spatial", "temporal")}
 
     def trainable_parameter_counts(self, base_model: str = "zeroscope") -> dict[str, int]:

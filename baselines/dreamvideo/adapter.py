@@ -93,7 +93,8 @@ class DreamVideo(MethodAdapter):
     def inject_trainable(self, unet: nn.Module, *, image_embedding_dim: int | None = None,
                          text_embedding_dim: int | None = None) -> dict[str, dict[str, nn.Parameter]]:
         """Inject every trainable DreamVideo part into ``unet`` (meta device fine) and return the
-        named parameters per part; the textual-inversion row is counted as one text-embedding row."""
+        named parameters per part (``jtbench methods info`` part names: the textual-inversion token is
+        the "embedding" part, one text-embedding row)."""
         cfg = self.config()
         identity = inject_adapters(unet, "Transformer2DModel", IDENTITY_SUBLAYERS,
                                    hidden_ratio=float(cfg["identity_adapter"]["hidden_ratio"]))
@@ -104,7 +105,7 @@ class DreamVideo(MethodAdapter):
         dim = text_embedding_dim or int(unet.config.cross_attention_dim)
         device = next(unet.parameters()).device
         token = nn.Parameter(torch.empty(1, dim, device=device))
-        return {"textual_inversion": {TI_KEY: token}, "identity_adapter": adapter_state(identity),
+        return {"embedding": {TI_KEY: token}, "identity_adapter": adapter_state(identity),
                 "motion_adapter": adapter_state(motion)}
 
     def trainable_parameter_counts(self, base_model: str = "zeroscope") -> dict[str, int]:

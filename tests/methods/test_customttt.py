@@ -38,7 +38,7 @@ def test_layer_mapping_on_the_tiny_unet_and_zeroscope_counts(tiny_t2v):
     meta = build_meta_unet("zeroscope")
     assert auto_blocks(meta) == ["down_blocks.2", "up_blocks.1"]
     counts = CustomTTT().trainable_parameter_counts("zeroscope")
-    assert counts == {"spatial_lora": 6_062_080, "temporal_lora": 6_144_000}  # 12.21 M vs CT-supp 12.12 M
+    assert counts == {"spatial": 6_062_080, "temporal": 6_144_000}  # 12.21 M vs CT-supp 12.12 M
 
 
 def test_losses_match_their_equations():

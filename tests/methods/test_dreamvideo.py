@@ -229,4 +229,24 @@ def test_trainable_parameter_counts_on_zeroscope():
     # motion: 3 × (d² + 1.5d + 1024d + d) per temporal block, transformer_in (d = 512) included.
     identity = 5 * (320**2 + 480) + 5 * (640**2 + 960) + 6 * (1280**2 + 1920)
     motion = sum(n * 3 * (d * d + 1.5 * d + 1025 * d) for n, d in ((5, 320), (5, 640), (6, 1280), (1, 512)))
-    assert counts == {"textual_inversion": 1024, "identity_adapter": identity, "motion_adapter": int(motion)}
+    assert counts == {"embedding": 1024, "identity_adapter": identity, "motion_adapter": int(motion)}
+
+
+def test_multi_clip_motion_uses_batch_two_and_random_frame_guides(tiny_t2v, shared_data):
+    from baselines.dreamvideo.adapter import DreamVideo
+    from baselines.dreamvideo.data import load_motion_clips
+    from baselines.dreamvideo.image_encoder import ensure_tiny_image_encoder, load_image_encoder
+    from baselines.dreamvideo.training import motion_schedule, train_motion_adapter
+    from jtbench.methods.base import RunSettings
+
+    cfg = DreamVideo().resolved_config(RunSettings(overrides={"resolution": 64}))
+    assert motion_schedule(cfg, 1) == (3000, 1, 0.5) and motion_schedule(cfg, 15) == (1000, 2, 0.0)
+    cfg["motion_adapter"]["steps_multi_clip"] = 1
+    clips = load_motion_clips(sorted((shared_data / "motions" / "riding_bicycle").glob("clip_*.mp4")))
+    assert len(clips) == 2 and all(c.frames.shape[0] > 16 for c in clips)  # 25/29.97 FPS → every 3rd/4th frame
+    encoder = load_image_encoder(ensure_tiny_image_encoder())
+    params, log = train_motion_adapter(tiny_t2v, encoder, clips, "A person riding a bicycle.", cfg, "fp32",
+                                       random.Random(0))
+    assert len(log.losses) == 1
+    moved = [n for n, p in params.items() if n.endswith("up.weight") and p.abs().sum() > 0]
+    assert moved  # one AdamW step moved the zero-initialised up projections
