@@ -30,20 +30,23 @@ from jtbench.methods.t2v.base_model import T2VComponents
 from jtbench.methods.t2v.latents import decode_latents, to_uint8_frames
 from jtbench.methods.t2v.sampling import initial_latents, video_path
 from jtbench.methods.t2v.temporal_skip import disable_one_frame_temporal_skip, enable_one_frame_temporal_skip
-from jtbench.methods.t2v.training import autocast
+from jtbench.methods.t2v.training import autocast, grad_scaler
 
 
 @torch.no_grad()
 def ddim(components: T2VComponents, latents: torch.Tensor, cond: torch.Tensor, uncond: torch.Tensor, steps: int,
-         guidance: float) -> torch.Tensor:
-    """DDIM (η 0) with CFG, both halves in one batch; ``latents`` already scaled by ``init_noise_sigma``."""
+         guidance: float, precision: str = "fp32") -> torch.Tensor:
+    """DDIM (η 0) with CFG, both halves in one batch; ``latents`` already scaled by ``init_noise_sigma``.
+    UNet calls run under autocast for fp16/bf16 (CT-supp: fp16); latents stay fp32."""
     unet, scheduler = components.unet, components.scheduler
     b = latents.shape[0]
     text = torch.cat([uncond.expand(b, -1, -1), cond.expand(b, -1, -1)])
     scheduler.set_timesteps(steps, device=latents.device)
     for t in scheduler.timesteps:
         model_in = scheduler.scale_model_input(torch.cat([latents] * 2), t)
-        pred_uncond, pred_text = unet(model_in, t, encoder_hidden_states=text).sample.chunk(2)
+        with autocast(latents.device, precision):
+            out = unet(model_in, t, encoder_hidden_states=text).sample
+        pred_uncond, pred_text = out.float().chunk(2)
         latents = scheduler.step(pred_uncond + guidance * (pred_text - pred_uncond), t, latents, eta=0.0).prev_sample
     return latents
 
@@ -78,11 +81,11 @@ class CustomTTTSampler:
         frames = init[0].permute(1, 0, 2, 3)[:, :, None]  # [F, 4, 1, h, w]: frames as independent images
         enable_one_frame_temporal_skip(unet)
         try:
-            z_app = ddim(self.components, frames, cond, uncond, steps, guidance)
+            z_app = ddim(self.components, frames, cond, uncond, steps, guidance, self.precision)
         finally:
             disable_one_frame_temporal_skip(unet)
         z_app = z_app[:, :, 0].permute(1, 0, 2, 3)[None]
-        z_mot = ddim(self.components, init, cond, uncond, steps, guidance)
+        z_mot = ddim(self.components, init, cond, uncond, steps, guidance, self.precision)
         return z_app, z_mot
 
     def test_time_train(self, z_app: torch.Tensor, z_mot: torch.Tensor, cond: torch.Tensor, seed: int) -> list[float]:
@@ -96,6 +99,7 @@ class CustomTTTSampler:
         opt = make_lion(params, float(ttt["learning_rate"]), self.cfg)
         gen = torch.Generator("cpu").manual_seed(seed)
         device = comps.device
+        scaler = grad_scaler(device, self.precision)
 
         def model(x: torch.Tensor, t: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
             with autocast(device, self.precision):
@@ -108,8 +112,9 @@ class CustomTTTSampler:
                 loss = ttt_loss(model, comps.scheduler.add_noise, z_app, z_mot, cond, draw,
                                 float(ttt["appearance_weight"]), float(ttt["motion_weight"]))
                 opt.zero_grad(set_to_none=True)
-                loss.total.backward()
-                opt.step()
+                scaler.scale(loss.total).backward()
+                scaler.step(opt)
+                scaler.update()
                 losses.append(float(loss.total.detach()))
         finally:
             for p in params:
@@ -126,7 +131,7 @@ class CustomTTTSampler:
         self.restore()
         z_app, z_mot = self.references(init, cond, uncond)
         self.last_ttt_losses = self.test_time_train(z_app, z_mot, cond, seed)
-        return ddim(comps, init, cond, uncond, int(scfg["steps"]), float(scfg["guidance_scale"]))
+        return ddim(comps, init, cond, uncond, int(scfg["steps"]), float(scfg["guidance_scale"]), self.precision)
 
     def write(self, request: Any, out_dir: Path) -> Path:
         height = request.height or int(self.cfg["sampling"]["height"])

@@ -223,7 +223,7 @@ class DreamVideo(MethodAdapter):
         guide = clip_image.embed_images(encoder, read_image(guide_path)[None]).to(settings.device)
         del encoder
         return DreamVideoSampler(components, condition, guide, cfg["sampling"], sub_meta["subject_phrase"],
-                                 sub_meta["token"])
+                                 sub_meta["token"], settings.precision)
 
     def sample(self, checkpoints: Sequence[Checkpoint], requests: Sequence[SampleRequest], settings: RunSettings,
                out_dir: Path) -> list[Path]:

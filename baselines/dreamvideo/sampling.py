@@ -23,6 +23,7 @@ from jtbench.io.video import write_video
 from jtbench.methods.t2v.base_model import T2VComponents
 from jtbench.methods.t2v.latents import decode_latents, to_uint8_frames
 from jtbench.methods.t2v.sampling import video_path
+from jtbench.methods.t2v.training import autocast
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> Path:
@@ -64,6 +65,7 @@ class DreamVideoSampler:
     cfg: dict[str, Any]
     subject_phrase: str
     token: str
+    precision: str = "fp32"  # UNet calls under autocast (VGen samples in fp16); latents stay fp32
     last_latents: torch.Tensor | None = None  # of the last write(), for tests and debugging
 
     def prompt_for(self, prompt: str) -> str:
@@ -86,7 +88,9 @@ class DreamVideoSampler:
         scheduler.set_timesteps(int(cfg["steps"]), device=device)
         for t in scheduler.timesteps:
             model_in = scheduler.scale_model_input(torch.cat([latents] * 2), t)
-            pred_uncond, pred_text = unet(model_in, t, encoder_hidden_states=text).sample.chunk(2)
+            with autocast(device, self.precision):
+                out = unet(model_in, t, encoder_hidden_states=text).sample
+            pred_uncond, pred_text = out.float().chunk(2)
             pred = pred_uncond + guidance * (pred_text - pred_uncond)
             latents = scheduler.step(pred, t, latents, eta=float(cfg["eta"])).prev_sample
         self.condition.set(None)
