@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import random
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -163,11 +164,16 @@ class DreamVideo(MethodAdapter):
             save_tensors(ti_path, {TI_KEY: ti.embedding(components.text_encoder)[None]},
                          {"method": self.name, "stage": "textual_inversion", "token": token, "losses": ti_losses})
         params, log = train_identity_adapter(components, images, caption, cfg, settings.precision, rng)
+        # The appearance guide at sampling is the subject's reference image (00.jpg); keep a copy
+        # beside the weights so the checkpoint samples without the data folder.
+        reference = sorted(data.subject_images)[0]
+        guide = workdir / f"appearance{Path(reference).suffix.lower()}"
+        shutil.copyfile(reference, guide)
         tensors = {TI_KEY: ti.embedding(components.text_encoder)[None], **{f"unet.{k}": v for k, v in params.items()}}
         meta = {
             "method": self.name, "unit": unit.key, "base_model": components.source, "token": token,
             "initializer": initializer, "subject_phrase": phrase, "caption": caption,
-            "appearance_image": str(sorted(data.subject_images)[0]), "steps": {
+            "appearance_image": guide.name, "appearance_source": str(reference), "steps": {
                 "textual_inversion": len(ti_losses), "identity_adapter": len(log.losses)},
             "losses": {"textual_inversion": ti_losses, "identity_adapter": log.losses},
             "masked_loss": mask_dir is not None, "config": cfg,
@@ -219,7 +225,7 @@ class DreamVideo(MethodAdapter):
         _copy_into(adapter_state(identity), sub_tensors, subject.path)
         _copy_into(adapter_state(motion_ad), mot_tensors, motion.path)
         encoder = clip_image.encoder_for_settings(cfg, settings).to(settings.device)
-        guide_path = Path(sub_meta["appearance_image"])
+        guide_path = Path(subject.path).parent / sub_meta["appearance_image"]
         guide = clip_image.embed_images(encoder, read_image(guide_path)[None]).to(settings.device)
         del encoder
         return DreamVideoSampler(components, condition, guide, cfg["sampling"], sub_meta["subject_phrase"],

@@ -172,6 +172,7 @@ def test_train_and_sample_end_to_end(tiny_t2v_path, tiny_training_data, tmp_path
     mot = method.train(units[1], tiny_training_data, settings, tmp_path / "motion")
     assert sub.metadata["token"] == "<backpack>" and len(sub.metadata["losses"]["identity_adapter"]) == 1
     assert mot.metadata["steps"] == 1 and (tmp_path / "subject" / "textual_inversion.safetensors").is_file()
+    assert (tmp_path / "subject" / "appearance.jpg").is_file()  # the sampling guide travels with the weights
     case = next(c for c in bench.cases() if c.subject == "backpack" and c.motion == "train_turning")
     sampler = method.load_for_sampling([sub, mot], settings)  # what method.sample runs
     out = sampler.write(SampleRequest(case, seed=7), tmp_path / "videos")
@@ -250,3 +251,25 @@ def test_multi_clip_motion_uses_batch_two_and_random_frame_guides(tiny_t2v, shar
     assert len(log.losses) == 1
     moved = [n for n, p in params.items() if n.endswith("up.weight") and p.abs().sum() > 0]
     assert moved  # one AdamW step moved the zero-initialised up projections
+
+
+def test_mask_folder_gives_vgens_masked_loss(tiny_t2v, tiny_training_data, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from baselines.dreamvideo.data import load_subject_images
+    from baselines.dreamvideo.training import _subject_latents
+
+    images = tiny_training_data.subject_images
+    with pytest.raises(VideoError, match=r"00\.png"):
+        load_subject_images(images, 64, tmp_path)  # a configured mask folder must hold every mask
+    for path in images:
+        mask = np.zeros((80, 80), np.uint8)
+        mask[:, :40] = 255  # left half is the subject
+        Image.fromarray(mask).convert("RGB").save(tmp_path / f"{path.stem}.png")
+    loaded = load_subject_images(images, 64, tmp_path)
+    latents, mask = _subject_latents(tiny_t2v, loaded, [0, 1])
+    assert mask.shape == (2, 1, 1, 8, 8) and latents.shape == (2, 4, 1, 8, 8)
+    assert mask[..., :4].eq(1).all() and mask[..., 4:].eq(0).all()
+    _, none = _subject_latents(tiny_t2v, load_subject_images(images, 64), [0])
+    assert none is None  # no mask folder: plain loss
