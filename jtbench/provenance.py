@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -42,19 +43,29 @@ PACKAGES = (
 )
 
 
-def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
-    """Installed version of each distribution, None when absent."""
-    out: dict[str, str | None] = {}
+@lru_cache(maxsize=8)
+def _package_versions(names: tuple[str, ...]) -> tuple[tuple[str, str | None], ...]:
+    out = []
     for name in names:
         try:
-            out[name] = metadata.version(name)
+            out.append((name, metadata.version(name)))
         except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+            out.append((name, None))
+    return tuple(out)
 
 
+def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
+    """Installed version of each distribution, None when absent (looked up once per process)."""
+    return dict(_package_versions(tuple(names)))
+
+
+@lru_cache(maxsize=4)
 def git_commit(root: Path = REPO_ROOT) -> str | None:
-    """The checkout's commit (``+dirty`` when files differ), or None outside a git checkout."""
+    """The checkout's commit (``+dirty`` when tracked files differ), or None outside a git checkout.
+
+    Looked up once per process: scoring workers stamp every shard, and the code they run does
+    not change under them.
+    """
     if not (root / ".git").exists():
         return None
     try:

@@ -377,4 +377,13 @@ class Scorer:
         (out / PROVENANCE_FILE).write_text(json.dumps(stamp, indent=1, default=str))
 
 
-__all__ = ["BACKBONE_LABELS", "ScoreReport", "Scorer", "TINY_LABEL", "TimedHub", "Unscorable", "resolve_metrics"]
+__all__ = [
+    "BACKBONE_LABELS",
+    "ScoreReport",
+    "Scorer",
+    "TINY_LABEL",
+    "TimedHub",
+    "Unscorable",
+    "resolve_metrics",
+    "summarise",  # re-exported: the aggregate lives in jtbench.metrics.summary
+]
