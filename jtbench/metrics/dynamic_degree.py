@@ -13,11 +13,12 @@ Definition (VBench 0.1.5 ``vbench/dynamic_degree.py``; JointTuner reports 0 or 1
   ``count_num == 0`` (N ≤ 2) any video with one pair is dynamic, whatever its motion; a single kept
   frame is static; the 2024 fix scaling ``thres`` for fps < 8 was lost upstream and is not applied.
 
-Beyond VBench: pairs are batched (RAFT is batch-invariant here, bit for bit on CPU, tested) and only
-kept frames are converted (VBench uploads every frame to the device first). Where a padded side is
-under 128 px, RAFT's correlation pyramid reaches a 1-pixel level and the original returns an
-all-NaN flow: each pair then scores NaN, never above ``thres``, exactly as VBench decides, without
-running the model; the value carries a note saying so.
+Beyond VBench: any decodable clip is scored (VBench reads only ``.mp4`` files and image
+folders); pairs are batched (per-pair scores stay within 2e-6 px of VBench's batch-1 run on the
+test clips; tested to 1e-4) and only kept frames are converted (VBench uploads every frame to the
+device first). Where a padded side is under 128 px, RAFT's correlation pyramid reaches a 1-pixel
+level and the original returns an all-NaN flow: each pair then scores NaN, never above ``thres``,
+exactly as VBench decides, without running the model; the value carries a note saying so.
 """
 
 from __future__ import annotations
@@ -119,6 +120,10 @@ def analyse(model: torch.nn.Module, video: VideoClip, batch_size: int = 16) -> D
     note = None
     if len(kept) < 2:
         note = "only one frame at 8 fps: no pair to measure; static, as the official code reports"
+    elif params.count_num == 0:
+        note = (
+            "only 2 frames at 8 fps: count_num is 0, so the official rule calls the video dynamic whatever its motion"
+        )
     elif any(np.isnan(scores)):
         note = (
             f"frames of {video.height}x{video.width} are too small for RAFT's correlation pyramid (padded side "

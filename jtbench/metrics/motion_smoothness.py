@@ -14,6 +14,8 @@ reported ×100. Quirks kept:
   string, so both VBench's launcher and JointTuner run the full-resolution branch.
 - Fewer than 3 frames: the official code asserts (one even frame); here a :class:`VideoError`.
 
+Beyond VBench, any decodable clip is scored (VBench reads only ``.mp4`` files and image folders).
+
 Pairs are batched (``ctx.batch_size``); VBench runs batch 1. AMT is batch-invariant up to float
 rounding (max 4e-6 on its [0, 1] output, measured), which flips a truncated uint8 value by one on
 about 1e-4 of the pixels: below 1e-4 on the 0–100 scale; ``batch_size=1`` reproduces VBench exactly.
