@@ -199,3 +199,30 @@ def test_full_size_sample_parity(sample_video, amt, vbench_scorer):
     """The 49-frame 720×480 JointTuner sample at full size (24 AMT-S pairs per side, minutes on CPU)."""
     ours = motion_smoothness(amt, read_video(sample_video).frames, batch_size=4)
     assert abs(ours - vbench_motion_value(vbench_scorer, sample_video)) <= TOLERANCE
+
+
+@pytest.mark.parametrize(("path", "frames", "pairs"), [(SAMPLE_VIDEO, 49, 24), (CAR_TURN, 16, 7)])
+def test_recorded_pair_counts(path, frames, pairs, shared_data):
+    """Recorded facts: 49 frames → 24 AMT predictions (all frames used); 16 → 7 (frame 15 unused)."""
+    clip = read_video(path)
+    model = ConstantInterpolator(0.5)
+    _score_with(model, clip.frames, batch_size=64)
+    assert clip.num_frames == frames and sum(n for n, _, _ in model.calls) == pairs
+
+
+def test_amt_import_leaves_sys_path_alone():
+    """AMT-S is loaded from the vbench wheel by file path, not by VBench's sys.path injection."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; before = list(sys.path)\n"
+        "from jtbench.models.amt import build_amt_s\n"
+        "model = build_amt_s()\n"
+        "assert sys.path == before, set(sys.path) ^ set(before)\n"
+        "assert 'networks' not in sys.modules\n"
+        "print(type(model).__module__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "vbench.third_party.amt.networks.AMT_S"
