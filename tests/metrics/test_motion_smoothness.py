@@ -226,3 +226,9 @@ def test_amt_import_leaves_sys_path_alone():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "vbench.third_party.amt.networks.AMT_S"
+
+
+def test_the_scale_quirk_rests_on_device_comparison():
+    """VBench downsizes only when ``self.device == 'cuda'``; the device objects its callers pass never are."""
+    assert (torch.device("cuda") == "cuda") is False
+    assert (torch.device("cuda:0") == "cuda") is False
