@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import warnings
 
 import typer
 
@@ -32,31 +34,31 @@ def root(
 
 
 def _register() -> None:
-    from jtbench.cli import data, listing
+    from jtbench.cli import data, doctor, listing, methods, report, run, score, weights
 
     app.add_typer(listing.app, name="list")
     app.add_typer(data.app, name="data")
-    from jtbench.cli import report
-
-    app.command("report")(report.report)
-    from jtbench.cli import score, weights
-
     app.command("score")(score.score)
-    app.add_typer(weights.app, name="weights")
-    from jtbench.cli import doctor, run
-
+    app.command("report")(report.report)
     app.command("run")(run.run)
     app.command("doctor")(doctor.doctor)
-    from jtbench.cli import methods
-
+    app.add_typer(weights.app, name="weights")
     app.add_typer(methods.app, name="methods")
 
 
 _register()
 
 
+def _quiet_third_party() -> None:
+    """Silence upstream deprecation chatter and load bars that say nothing about the user's run."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' "Loading weights" bar
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    warnings.filterwarnings("ignore", message=r"`torch\.jit\.load` is deprecated", category=FutureWarning)
+
+
 def main() -> None:
     """Entry point: JtbenchError becomes a one-line message and exit code 2, never a traceback."""
+    _quiet_third_party()
     try:
         app()
     except JtbenchError as exc:
