@@ -164,22 +164,32 @@ def test_train_then_sample(jt, tiny_settings, tiny_training_data, tmp_path):
     from jtbench.methods.base import SampleRequest
     from jtbench.methods.t2v.inject import read_metadata
 
-    settings = replace(tiny_settings, overrides={"steps": 2, "resolution": 64, "frames": 4, "sample_steps": 1})
+    overrides = {"steps": 2, "resolution": 64, "frames": 4, "sample_steps": 1, "train.checkpoint_every": 1}
+    settings = replace(tiny_settings, overrides=overrides)
     combo = Benchmark.load().combinations(subject="backpack", motion="train_turning")[0]
     [unit] = jt.sampling_units(combo)
     ckpt = jt.train(unit, tiny_training_data, settings, tmp_path / "train")
     assert ckpt.path.name == "lora.safetensors" and ckpt.path.is_file()
     meta = read_metadata(ckpt.path)
     assert (meta["method"], meta["variant"], meta["step"], meta["unit"]) == ("jointtuner", "noise_frame", 2, unit.key)
-    assert len(json.loads((tmp_path / "train" / "losses.json").read_text())) == 2
+    first_run = json.loads((tmp_path / "train" / "losses.json").read_text())
+    assert len(first_run) == 2 and (tmp_path / "train" / "checkpoint-1" / "state.pt").is_file()
     assert jt.train(unit, tiny_training_data, settings, tmp_path / "train").metadata["step"] == 2  # done: reused
+    # Asking for more steps resumes from the training state at step 1 (not from scratch).
+    longer = replace(settings, overrides={**overrides, "steps": 3})
+    ckpt = jt.train(unit, tiny_training_data, longer, tmp_path / "train")
+    resumed = json.loads((tmp_path / "train" / "losses.json").read_text())
+    assert ckpt.metadata["step"] == 3 and len(resumed) == 3 and resumed[0] == first_run[0]
     case = Benchmark.load().cases(subject="backpack", motion="train_turning", backgrounds="grass")[0]
     [a] = jt.sample([ckpt], [SampleRequest(case, 11)], settings, tmp_path / "a")
     [b] = jt.sample([ckpt], [SampleRequest(case, 11)], settings, tmp_path / "b")
     clip = read_video(a)
     assert a.relative_to(tmp_path / "a").as_posix() == f"{case.case_id}/11.mp4"
     assert (clip.num_frames, clip.fps, clip.height, clip.width) == (16, 8.0, 64, 64)
-    assert torch.equal(clip.frames, read_video(b).frames)  # checkpoint reload + seeded sampling: same video
+    # Same checkpoint + seed → the same frames (the sampler is bit-exact, see test_t2v_base); the mp4
+    # encoder itself is not byte-stable within one process, so the decoded videos are compared loosely.
+    diff = (clip.frames.float() - read_video(b).frames.float()).abs().mean()
+    assert diff < 1.0, diff
 
 
 def test_gated_checkpoint_round_trip_is_bit_exact(tiny_t2v, tiny_t2v_path, tmp_path):

@@ -40,7 +40,8 @@ def decode_latents(vae, latents: torch.Tensor, scale: float, *, chunk: int = 8) 
 def to_uint8_frames(video: torch.Tensor) -> torch.Tensor:
     """``[F, 3, H, W]`` in [-1, 1] → ``uint8 [F, H, W, 3]``, truncating like diffusers 0.18's tensor2vid."""
     frames = (video / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1)
-    return (frames * 255).to(torch.uint8).cpu()
+    # Contiguous: a permuted (strided) array handed to the mp4 encoder is read wrongly by PyAV.
+    return (frames * 255).to(torch.uint8).cpu().contiguous()
 
 
 @dataclass
