@@ -14,6 +14,7 @@ folder, so the folder must be on a filesystem all nodes share (see README.md her
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,6 +62,7 @@ class RayExecutor(Executor):
         self._owns_ray = False
         self._actors: list[Any] = []
         self._actor_gpus: float | None = None
+        self._remote_execute: Any = None
         if not self.ray.is_initialized():
             kwargs = {"include_dashboard": False, "log_to_driver": False, **(init_kwargs or {})}
             try:
@@ -74,10 +76,10 @@ class RayExecutor(Executor):
 
     # -- tasks ----------------------------------------------------------------------------------
     def _submit_task(self, job: Job, request: RunRequest) -> Any:
-        remote = self.ray.remote(execute).options(
-            num_gpus=job.gpus, num_cpus=1, max_retries=self.max_retries, name=f"jtbench:{job.label}"[:120]
-        )
-        return remote.remote(job, request)
+        if self._remote_execute is None:
+            self._remote_execute = self.ray.remote(execute)
+        options = {"num_gpus": job.gpus, "num_cpus": 1, "max_retries": self.max_retries, "name": job.label[:120]}
+        return self._remote_execute.options(**options).remote(job, request)
 
     # -- scoring actors -------------------------------------------------------------------------
     def _scoring_pool(self, gpus: float) -> list[Any]:
@@ -99,24 +101,32 @@ class RayExecutor(Executor):
 
     # -- the interface --------------------------------------------------------------------------
     def run(self, jobs: Sequence[Job], request: RunRequest, on_result: OnResult | None = None) -> list[JobResult]:
-        pending: dict[Any, Job] = {}
-        score_jobs = [j for j in jobs if j.kind == "score"]
-        if score_jobs:
-            actors = self._scoring_pool(max(j.gpus for j in score_jobs))
-            for i, job in enumerate(score_jobs):
-                pending[actors[i % len(actors)].run.remote(job, request)] = job
+        """Tasks for train/sample/report jobs; score jobs fed to the actors one at a time as each frees up."""
+        pending: dict[Any, tuple[Job, Any]] = {}
+        queue = deque(j for j in jobs if j.kind == "score")
+
+        def feed(actor: Any) -> None:
+            if queue:
+                job = queue.popleft()
+                pending[actor.run.remote(job, request)] = (job, actor)
+
+        if queue:
+            for actor in self._scoring_pool(max(j.gpus for j in queue)):
+                feed(actor)
         for job in jobs:
             if job.kind != "score":
-                pending[self._submit_task(job, request)] = job
+                pending[self._submit_task(job, request)] = (job, None)
         results: list[JobResult] = []
         while pending:
             ready, _ = self.ray.wait(list(pending), num_returns=1)
             for ref in ready:
-                job = pending.pop(ref)
+                job, actor = pending.pop(ref)
                 try:
                     result = self.ray.get(ref)
                 except Exception as exc:  # the worker or actor died beyond its retries
                     result = JobResult(job.key, job.kind, False, f"Ray worker failed: {type(exc).__name__}: {exc}")
+                if actor is not None:
+                    feed(actor)
                 results.append(result)
                 if on_result is not None:
                     on_result(result)

@@ -175,7 +175,9 @@ def run_score(job: Job, request: RunRequest, store: ArtifactStore) -> dict[str, 
         video, f"run {job.key}", case_id=case_id, method=job.method, seed=seed, base_model=request.base_model
     )
     shard = shard_dir(request, job.key)
+    start = time.perf_counter()
     report = scorer_for(request, job.method).score([entry], shard)
+    duration = time.perf_counter() - start
     if report.unscorable:
         u = report.unscorable[0]
         raise JtbenchError(u.problem, file=u.video, fix=u.fix)
@@ -190,7 +192,8 @@ def run_score(job: Job, request: RunRequest, store: ArtifactStore) -> dict[str, 
             fix="the row is kept with NaN in those columns; re-run to retry only the failed metrics",
         )
     # The shard's table and the video are this record's files: a changed video invalidates it.
-    store.mark_done("score", job.key, [shard / "results.parquet", video], {"shard": str(shard)})
+    info = {"shard": os.path.relpath(shard, request.out_dir)}
+    store.mark_done("score", job.key, [shard / "results.parquet", video], info, duration)
     return {"scored": report.scored}
 
 

@@ -54,7 +54,7 @@ def test_changed_config_reruns_and_replaces_the_stale_row(tmp_path_factory, demo
     out = tmp_path_factory.mktemp("config")
     assert invoke(out, demo_data_root, "--limit", "1").exit_code == 0
     before = pd.read_parquet(out / "results.parquet")
-    changed = invoke(out, demo_data_root, "--limit", "1", "--set", "size=128")
+    changed = invoke(out, demo_data_root, "--limit", "1", "--set", "size=96")
     assert changed.exit_code == 0, changed.output
     assert "ran: train 1, sample 1, score 1, report 1; already done: nothing" in changed.output
     after = pd.read_parquet(out / "results.parquet")

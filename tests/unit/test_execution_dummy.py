@@ -9,7 +9,7 @@ from jtbench.benchmark import Benchmark
 from jtbench.errors import InputError
 from jtbench.io.video import file_sha256, read_video
 from jtbench.methods.base import RunSettings, SampleRequest, TrainingData, get_method
-from jtbench.methods.dummy import motion_path, phase_shift
+from jtbench.methods.dummy import DEFAULT_SIZE, motion_path, phase_shift
 
 
 def test_phase_shift_finds_a_known_translation():
@@ -49,7 +49,7 @@ def test_samples_have_the_benchmark_shape_and_are_deterministic(trained, tmp_pat
     again = method.sample([ckpt], [SampleRequest(case, 0)], RunSettings(), tmp_path / "b")
     assert first[0] == tmp_path / "a" / case.case_id / "0.mp4"
     clip = read_video(first[0])
-    assert clip.frames.shape == (16, 256, 256, 3) and clip.fps == 8.0
+    assert clip.frames.shape == (16, DEFAULT_SIZE, DEFAULT_SIZE, 3) and clip.fps == 8.0
     assert file_sha256(first[0]) == file_sha256(again[0]), "same case and seed, same bytes"
     assert file_sha256(first[0]) != file_sha256(first[1]), "another seed, another texture"
     frames = clip.frames.float()
