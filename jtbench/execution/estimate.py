@@ -25,29 +25,39 @@ class StepFigure:
     measured_here: bool = False
 
 
-#: (method, job kind) -> seconds per job on one GPU, as the methods' authors report them.
+#: (method, stage) -> seconds per job on one GPU, as the methods' authors report them. A training
+#: stage names the unit kind ("train:combination", "train:subject", "train:motion"), since methods
+#: that train subjects and motions apart take different times for each.
 PUBLISHED: dict[tuple[str, str], StepFigure] = {
-    ("jointtuner", "train"): StepFigure(
+    ("jointtuner", "train:combination"): StepFigure(
         1800, "published: JointTuner paper §4.1, 2000 steps 'about 30 minutes' (README: one RTX 4090)"
     ),
-    ("motiondirector", "train"): StepFigure(
-        750, "published: MotionDirector README, multi-clip 300-500 steps in 9-16 min on one A5000 (midpoint)"
+    ("motiondirector", "train:motion"): StepFigure(
+        750, "published: MotionDirector README, multi-clip 300-500 steps 9-16 min on one A5000 (midpoint)"
     ),
-    ("dreamvideo", "train"): StepFigure(
-        3750, "published: DreamVideo maintainer (VGen issue #116), subject 50 + 10-15 min on one A100"
+    ("dreamvideo", "train:subject"): StepFigure(
+        3750, "published: DreamVideo maintainer (VGen issue #116), subject steps 50 + 10-15 min on one A100"
     ),
-    ("customttt", "train"): StepFigure(660, "published: CustomTTT supplementary §1, 4 + 4 + 3 min on one A6000"),
+    ("customttt", "train:subject"): StepFigure(240, "published: CustomTTT supplementary §1, spatial LoRA 4 min, A6000"),
+    ("customttt", "train:motion"): StepFigure(240, "published: CustomTTT supplementary §1, temporal LoRA 4 min, A6000"),
 }
 
 
+def stage_of(job: Job) -> str:
+    """``train:<unit kind>`` for training jobs, else the job kind."""
+    return f"train:{job.payload['unit']['kind']}" if job.kind == "train" else job.kind
+
+
 def measured_figures(store: ArtifactStore) -> dict[tuple[str, str], StepFigure]:
-    """Median seconds per job of this folder's completion records, by (method, kind)."""
+    """Median seconds per job of this folder's completion records, by (method, stage)."""
     durations: dict[tuple[str, str], list[float]] = defaultdict(list)
     for kind in ("train", "video", "score"):
         for rec in store.records(kind):
             parts = rec.get("key", "").split("/")
-            if len(parts) > 2 and rec.get("duration_s", 0) > 0:
-                durations[(parts[1], "sample" if kind == "video" else kind)].append(float(rec["duration_s"]))
+            if len(parts) < 4 or rec.get("duration_s", 0) <= 0:
+                continue
+            stage = {"train": f"train:{parts[3]}", "video": "sample", "score": "score"}[kind]
+            durations[(parts[1], stage)].append(float(rec["duration_s"]))
     return {
         key: StepFigure(statistics.median(values), f"measured here: median of {len(values)} completed jobs", True)
         for key, values in durations.items()
@@ -68,7 +78,7 @@ def _gpus_per_job(method: str, kind: str) -> float:
     """GPUs a job takes on a GPU cluster (the plan's own figure is 0 when planned for a CPU)."""
     from jtbench.methods.base import METHODS
 
-    if kind == "score" or method not in METHODS:
+    if kind == "score" or method not in METHODS:  # scoring actors hold one GPU each
         return 1.0
     try:
         return float(getattr(METHODS.get(method), "gpus", 1.0))
@@ -77,17 +87,17 @@ def _gpus_per_job(method: str, kind: str) -> float:
 
 
 def estimate(jobs: Sequence[Job], store: ArtifactStore) -> list[EstimateRow]:
-    """Estimated GPU-hours of ``jobs`` (the pending ones), per method and kind."""
+    """Estimated GPU-hours of ``jobs`` (the pending ones), per method and stage."""
     figures = {**PUBLISHED, **measured_figures(store)}
     groups: dict[tuple[str, str], list[Job]] = defaultdict(list)
     for job in jobs:
         if job.kind != "report":
-            groups[(job.method, job.kind)].append(job)
+            groups[(job.method, stage_of(job))].append(job)
     rows = []
     for (method, kind), members in groups.items():
         count = sum(len(j.payload["videos"]) for j in members) if kind == "sample" else len(members)
         figure = figures.get((method, kind))
-        gpus = _gpus_per_job(method, kind)
+        gpus = _gpus_per_job(method, kind.split(":")[0])
         if figure is None:
             rows.append(EstimateRow(method, kind, count, None, None, "unknown: no published figure, no completed job"))
         else:

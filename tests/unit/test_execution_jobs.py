@@ -112,18 +112,31 @@ def test_limit_like_slicing_keeps_keys_stable(tmp_path):
     assert {j.key for j in part.jobs if j.kind in ("train", "score")} <= {j.key for j in full.jobs}
 
 
+def test_estimate_uses_published_figures_per_unit_kind(tmp_path):
+    plan = build_plan(_request(tmp_path, methods=("per_part_test",)))
+    PUBLISHED[("per_part_test", "train:subject")] = PUBLISHED[("jointtuner", "train:combination")]
+    try:
+        rows = {r.kind: r for r in estimate(plan.jobs, ArtifactStore(tmp_path))}
+    finally:
+        del PUBLISHED[("per_part_test", "train:subject")]
+    assert rows["train:subject"].jobs == 3 and rows["train:subject"].gpu_hours == 3 * 1800 / 3600
+    assert rows["train:motion"].jobs == 2 and rows["train:motion"].gpu_hours is None
+
+
 def test_estimate_uses_published_figures_and_measured_records(tmp_path):
     plan = build_plan(_request(tmp_path))
     store = ArtifactStore(tmp_path)
+    train = ("dummy", "train:combination")
     rows = {(r.method, r.kind): r for r in estimate(plan.jobs, store)}
-    assert rows[("dummy", "train")].gpu_hours is None and "unknown" in rows[("dummy", "train")].source
+    assert rows[train].gpu_hours is None and "unknown" in rows[train].source
     for i, seconds in enumerate((2.0, 4.0, 9.0)):
-        store.mark_done("train", f"train/dummy/zeroscope/x{i}", [], {}, seconds)
-    assert measured_figures(store)[("dummy", "train")].seconds == 4.0  # the median
+        store.mark_done("train", f"train/dummy/zeroscope/combination/x{i}", [], {}, seconds)
+    assert measured_figures(store)[train].seconds == 4.0  # the median
     rows = {(r.method, r.kind): r for r in estimate(plan.jobs, store)}
-    assert rows[("dummy", "train")].seconds_each == 4.0 and "measured here" in rows[("dummy", "train")].source
-    assert rows[("dummy", "train")].gpu_hours == 0.0, "the dummy method needs no GPU"
-    jointtuner = PUBLISHED[("jointtuner", "train")]
+    assert rows[train].seconds_each == 4.0 and "measured here" in rows[train].source
+    assert rows[train].gpu_hours == 0.0, "the dummy method needs no GPU"
+    assert rows[("dummy", "sample")].jobs == len(plan.stage("score")), "sampling is counted per video"
+    jointtuner = PUBLISHED[("jointtuner", "train:combination")]
     assert jointtuner.seconds == 1800 and jointtuner.source.startswith("published")
 
 
