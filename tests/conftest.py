@@ -7,13 +7,7 @@ import socket
 from pathlib import Path
 
 import pytest
-
-SHARED_DATA = Path(
-    os.environ.get("JTBENCH_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data")
-)
-SAMPLE_VIDEO = SHARED_DATA / "generated" / "jointtuner_cogvideox" / "bear_plushie_person_playing_flute_0.mp4"
-CAR_TURN = SHARED_DATA / "motions" / "car_turn" / "car-turn.mp4"
-BICYCLE_CLIPS = sorted((SHARED_DATA / "motions" / "riding_bicycle").glob("clip_*.mp4"))
+from sample_media import BICYCLE_CLIPS, CAR_TURN, SAMPLE_VIDEO, SHARED_DATA  # noqa: F401 (re-exported)
 
 _LOOPBACK = ("127.", "::1", "localhost", "0.0.0.0")
 _real_connect = socket.socket.connect

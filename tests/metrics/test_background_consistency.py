@@ -24,7 +24,7 @@ def _downscale(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 @pytest.fixture(scope="module")
 def bkgd_videos(shared_data, sample_video, tmp_path_factory) -> dict[str, Path]:
-    from conftest import CAR_TURN
+    from sample_media import CAR_TURN
 
     out = tmp_path_factory.mktemp("bkgd_videos")
     sample = read_video(sample_video).frames

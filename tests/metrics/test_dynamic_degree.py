@@ -15,7 +15,7 @@ from _amt_raft_helpers import (
     vbench_dynamic_degree,
     vbench_dynamic_run,
 )
-from conftest import BICYCLE_CLIPS, CAR_TURN, SAMPLE_VIDEO
+from sample_media import BICYCLE_CLIPS, CAR_TURN, SAMPLE_VIDEO
 
 from jtbench.errors import WeightsError
 from jtbench.io.video import read_video

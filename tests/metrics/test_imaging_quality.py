@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from _vbench_dino_musiq_helpers import short_copy, synthetic_video, vbench_imaging_quality
-from conftest import CAR_TURN, SAMPLE_VIDEO
+from sample_media import CAR_TURN, SAMPLE_VIDEO
 
 from jtbench.errors import InputError, WeightsError
 from jtbench.io.video import read_video

@@ -12,7 +12,7 @@ from _amt_raft_helpers import (
     vbench_motion_smoothness,
     vbench_motion_value,
 )
-from conftest import BICYCLE_CLIPS, CAR_TURN, SAMPLE_VIDEO
+from sample_media import BICYCLE_CLIPS, CAR_TURN, SAMPLE_VIDEO
 
 from jtbench.errors import VideoError, WeightsError
 from jtbench.io.video import VideoClip, read_video

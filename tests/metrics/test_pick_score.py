@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import BICYCLE_CLIPS, CAR_TURN
 from PIL import Image
+from sample_media import BICYCLE_CLIPS, CAR_TURN
 
 from jtbench.errors import InputError, WeightsError
 from jtbench.io.video import read_video, write_video

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from _vbench_dino_musiq_helpers import short_copy, synthetic_video, vbench_subject_consistency
-from conftest import BICYCLE_CLIPS, CAR_TURN, SAMPLE_VIDEO
+from sample_media import BICYCLE_CLIPS, CAR_TURN, SAMPLE_VIDEO
 
 from jtbench.errors import VideoError, WeightsError
 from jtbench.io.video import VideoClip, read_video
