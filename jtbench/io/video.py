@@ -128,10 +128,12 @@ def sample_every(num_frames: int, stride: int, limit: int | None = None) -> list
 def write_video(frames: torch.Tensor | np.ndarray, path: str | Path, fps: float = 8.0, *, crf: int = 18) -> Path:
     """Write ``uint8 [T, H, W, 3]`` as h264 mp4 (yuv420p) or, for ``.gif``, an animated GIF.
 
-    Odd sizes are padded by one pixel (h264 needs even dimensions). Writes atomically.
+    Odd sizes are padded by one pixel (h264 needs even dimensions). Writes atomically. The bytes
+    depend only on the frames: one x264 thread (its default follows the machine's core count) and
+    our own RGB→yuv420p conversion, so a regenerated video keeps its SHA-256 (the result-row key).
     """
     path = Path(path)
-    array = frames.numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
+    array = np.ascontiguousarray(frames.numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames))
     if array.dtype != np.uint8 or array.ndim != 4 or array.shape[-1] != 3:
         raise ValueError(f"write_video expects uint8 [T, H, W, 3], got {array.dtype} {array.shape}")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -147,9 +149,10 @@ def write_video(frames: torch.Tensor | np.ndarray, path: str | Path, fps: float 
             stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
             stream.width, stream.height = array.shape[2], array.shape[1]
             stream.pix_fmt = "yuv420p"
-            stream.options = {"crf": str(crf)}
+            stream.options = {"crf": str(crf), "threads": "1"}
             for image in array:
-                for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+                for packet in stream.encode(frame):
                     container.mux(packet)
             for packet in stream.encode():
                 container.mux(packet)

@@ -62,3 +62,12 @@ def test_truncated_and_one_frame(tmp_path, sample_video):
     one = write_video(np.zeros((1, 16, 16, 3), np.uint8), tmp_path / "one.mp4")
     with pytest.raises(VideoError, match="1 frame"):
         read_video(one, min_frames=2)
+
+
+def test_written_bytes_depend_only_on_frames(tmp_path):
+    """The SHA-256 of a regenerated video is the result-row key: same frames, same bytes."""
+    frames = np.random.default_rng(1).integers(0, 255, (8, 96, 128, 3), dtype=np.uint8)
+    strided = np.ascontiguousarray(frames.transpose(0, 3, 1, 2)).transpose(0, 2, 3, 1)  # non-contiguous view
+    a = write_video(frames, tmp_path / "a.mp4").read_bytes()
+    b = write_video(strided, tmp_path / "b.mp4").read_bytes()
+    assert a == b
