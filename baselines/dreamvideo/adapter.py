@@ -31,13 +31,14 @@ from baselines.dreamvideo.modules import (
     add_placeholder_token,
     inject_adapters,
 )
-from baselines.dreamvideo.sampling import DreamVideoSampler, save_tensors
+from baselines.dreamvideo.sampling import DreamVideoSampler
 from baselines.dreamvideo.training import train_identity_adapter, train_motion_adapter, train_textual_inversion
 from jtbench.errors import InputError, WeightsError
 from jtbench.io.video import read_image
 from jtbench.methods.base import Checkpoint, MethodAdapter, RunSettings, SampleRequest, TrainingData, TrainUnit
 from jtbench.methods.t2v.base_model import load_for_settings
 from jtbench.methods.t2v.checkpointing import enable_gradient_checkpointing
+from jtbench.methods.t2v.inject import save_tensors
 from jtbench.methods.t2v.training import require_files, set_seed
 
 SUBJECT_FILE, MOTION_FILE, TI_FILE = "subject.safetensors", "motion.safetensors", "textual_inversion.safetensors"

@@ -10,8 +10,6 @@ halves run in one batch of 2, as the shared sampler does.
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,27 +22,6 @@ from jtbench.methods.t2v.base_model import T2VComponents
 from jtbench.methods.t2v.latents import decode_latents, to_uint8_frames
 from jtbench.methods.t2v.sampling import video_path
 from jtbench.methods.t2v.training import autocast
-
-
-def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> Path:
-    """Safetensors + JSON sidecar, both atomic (same layout as ``jtbench.methods.t2v.inject.save_adapters``)."""
-    from safetensors.torch import save_file
-
-    from jtbench import __version__
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in tensors.items()}
-    meta = {"jtbench_version": __version__, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "num_parameters": sum(t.numel() for t in data.values()), **metadata}
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(data, str(tmp), metadata={"jtbench": json.dumps(meta, default=str)})
-    tmp.replace(path)
-    sidecar = path.with_suffix(".json")
-    tmp_json = sidecar.with_name(f".{sidecar.name}.tmp")
-    tmp_json.write_text(json.dumps(meta, indent=2, default=str))
-    tmp_json.replace(sidecar)
-    return path
 
 
 def initial_noise(seed: int, shape: tuple[int, ...], offset: float) -> torch.Tensor:

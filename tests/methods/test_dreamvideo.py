@@ -187,8 +187,8 @@ def test_train_and_sample_end_to_end(tiny_t2v_path, tiny_training_data, tmp_path
 def test_checkpoint_round_trip_is_bit_exact(tiny_t2v_path, tmp_path):
     from baselines.dreamvideo.adapter import _copy_into, _load
     from baselines.dreamvideo.modules import MOTION_SUBLAYERS, AppearanceCondition, adapter_state, inject_adapters
-    from baselines.dreamvideo.sampling import save_tensors
     from jtbench.methods.t2v.base_model import load_base_model
+    from jtbench.methods.t2v.inject import save_tensors
 
     def build():
         comps, cond = load_base_model(tiny_t2v_path), AppearanceCondition()

@@ -106,25 +106,30 @@ def mark_trainable(wrappers: dict[str, nn.Module], trainable: bool = True) -> li
     return params
 
 
-def save_adapters(path: Path, wrappers: dict[str, nn.Module], metadata: dict[str, Any]) -> Path:
-    """Write ``path`` (.safetensors) and ``path.with_suffix('.json')`` atomically."""
+def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> Path:
+    """Write ``path`` (.safetensors, fp32) and its ``.json`` metadata sidecar, each atomically."""
     from safetensors.torch import save_file
 
     from jtbench import __version__
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in adapter_parameters(wrappers).items()}
+    data = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in tensors.items()}
     meta = {"jtbench_version": __version__, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "num_tensors": len(tensors), "num_parameters": sum(t.numel() for t in tensors.values()), **metadata}
+            "num_tensors": len(data), "num_parameters": sum(t.numel() for t in data.values()), **metadata}
     tmp = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(tmp), metadata={"jtbench": json.dumps(meta, default=str)})
+    save_file(data, str(tmp), metadata={"jtbench": json.dumps(meta, default=str)})
     tmp.replace(path)
     sidecar = path.with_suffix(".json")
     tmp_json = sidecar.with_name(f".{sidecar.name}.tmp")
     tmp_json.write_text(json.dumps(meta, indent=2, default=str))
     tmp_json.replace(sidecar)
     return path
+
+
+def save_adapters(path: Path, wrappers: dict[str, nn.Module], metadata: dict[str, Any]) -> Path:
+    """The wrappers' trainable tensors (keyed by module path) via :func:`save_tensors`."""
+    return save_tensors(path, adapter_parameters(wrappers), metadata)
 
 
 def read_metadata(path: Path) -> dict[str, Any]:
