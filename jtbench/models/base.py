@@ -59,6 +59,19 @@ for _name, _target in {
     BACKBONES.add(_name, _target)
 
 
+def read_state_dict(path: Path, *, fix: str) -> dict[str, torch.Tensor]:
+    """A plain tensor state dict, ``module.`` prefixes stripped; ``weights_only`` so a file cannot run code."""
+    from jtbench.errors import WeightsError
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for corrupt / pickled-object files
+        raise WeightsError(f"cannot read the checkpoint as a tensor state dict: {exc}", file=path, fix=fix) from exc
+    if not isinstance(state, dict):
+        raise WeightsError(f"checkpoint holds a {type(state).__name__}, not a state dict", file=path, fix=fix)
+    return {(k[7:] if k.startswith("module.") else k): v for k, v in state.items()}
+
+
 def resolve_dtype(precision: str, device: torch.device, backbone: type[Backbone]) -> torch.dtype:
     """``anchor`` reproduces the official runs: openai-clip models fp16 on CUDA, fp32 elsewhere."""
     if precision == "anchor":

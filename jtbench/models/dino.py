@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from timm.models.vision_transformer import VisionTransformer
 
 from jtbench.errors import InputError, WeightsError
-from jtbench.models.base import BACKBONES, Backbone
+from jtbench.models.base import BACKBONES, Backbone, read_state_dict
 from jtbench.weights.catalog import WeightSpec, register_weights
 
 DINO_VITB16_WEIGHTS = register_weights(
@@ -134,21 +134,6 @@ def config_from_state_dict(state: dict[str, torch.Tensor], file: Path) -> dict[s
     }
 
 
-def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """A plain tensor state dict (``weights_only``: a checkpoint cannot run code on load)."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for corrupt / pickled-object files
-        raise WeightsError(
-            f"cannot read the checkpoint as a tensor state dict: {exc}",
-            file=path,
-            fix="re-download the file; it should be the plain state dict the upstream release ships",
-        ) from exc
-    if not isinstance(state, dict):
-        raise WeightsError(f"checkpoint holds a {type(state).__name__}, not a state dict", file=path)
-    return state
-
-
 def randomise_(module: torch.nn.Module, seed: int) -> None:
     """Seeded weights with real spread.
 
@@ -178,7 +163,7 @@ class DinoViTB16(Backbone):
 
     def load(self, files: dict[str, Path], device: torch.device, dtype: torch.dtype) -> DinoVisionTransformer:
         path = Path(files[DINO_VITB16_WEIGHTS.id])
-        state = read_state_dict(path)
+        state = read_state_dict(path, fix="re-download dino_vitbase16_pretrain.pth, the plain state dict DINO ships")
         config = config_from_state_dict(state, path)
         with torch.device("meta"):
             model = build_dino_vit(**config)

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from jtbench.errors import WeightsError
-from jtbench.models.base import BACKBONES, Backbone
+from jtbench.models.base import BACKBONES, Backbone, read_state_dict
 from jtbench.weights.catalog import WeightSpec, register_weights
 
 MUSIQ_SPAQ_WEIGHTS = register_weights(
@@ -86,21 +86,6 @@ def config_from_state_dict(state: dict[str, torch.Tensor], file: Path) -> dict[s
     }
 
 
-def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """The checkpoint as pyiqa reads it (``module.`` prefixes stripped), without running pickled code."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for corrupt / pickled-object files
-        raise WeightsError(
-            f"cannot read the checkpoint as a tensor state dict: {exc}",
-            file=path,
-            fix="re-download musiq_spaq_ckpt-358bb6af.pth (`jtbench weights download`)",
-        ) from exc
-    if not isinstance(state, dict):
-        raise WeightsError(f"checkpoint holds a {type(state).__name__}, not a state dict", file=path)
-    return {(k[7:] if k.startswith("module.") else k): v for k, v in state.items()}
-
-
 def randomise_(module: torch.nn.Module, seed: int) -> None:
     """Seeded weights with real spread, and a head centred on a plausible MOS (about 50)."""
     gen = torch.Generator().manual_seed(seed)
@@ -128,7 +113,7 @@ class MusiqSpaq(Backbone):
 
     def load(self, files: dict[str, Path], device: torch.device, dtype: torch.dtype) -> torch.nn.Module:
         path = Path(files[MUSIQ_SPAQ_WEIGHTS.id])
-        state = read_state_dict(path)
+        state = read_state_dict(path, fix="re-download musiq_spaq_ckpt-358bb6af.pth (`jtbench weights download`)")
         model = build_musiq(**config_from_state_dict(state, path))
         try:
             model.load_state_dict(state, strict=True)  # pyiqa's load_pretrained_network, minus its print
