@@ -20,9 +20,9 @@ import yaml
 from jtbench.benchmark.combinations import Benchmark, Combination
 from jtbench.benchmark.manifest import Manifest, Motion, Subject, load_manifest
 from jtbench.errors import InputError, ManifestError
+from jtbench.io.digest import file_sha256
 from jtbench.io.video import read_image, read_video, stride_round, write_video
 from jtbench.paths import manifests_dir
-from jtbench.weights.resolve import sha256_of
 
 LOCK_NAME = "jtbench-data.lock.json"
 CLIP_FRAMES = 16
@@ -171,7 +171,7 @@ def _execute(out: Path, plan: list[tuple[str, Path, Path, str]], manifest: Manif
     for kind, src, dst, stride in plan:
         rel = dst.relative_to(out).as_posix()
         origin = f"{kind}:{src}:{stride}"
-        if dst.is_file() and rel in previous and origins.get(rel) == origin and sha256_of(dst) == previous[rel]:
+        if dst.is_file() and rel in previous and origins.get(rel) == origin and file_sha256(dst) == previous[rel]:
             report.skipped.append(rel)
             continue
         if kind == "image":
@@ -182,7 +182,7 @@ def _execute(out: Path, plan: list[tuple[str, Path, Path, str]], manifest: Manif
             _write_clip_from_video(src, dst, int(stride) if stride else None)
         origins[rel] = origin
         report.written.append(rel)
-    files = {**previous, **{dst.relative_to(out).as_posix(): sha256_of(dst) for _, _, dst, _ in plan}}
+    files = {**previous, **{dst.relative_to(out).as_posix(): file_sha256(dst) for _, _, dst, _ in plan}}
     _write_lock(out, files, origins, manifest, sources)
     return report
 
@@ -224,7 +224,7 @@ def verify(out: Path) -> list[str]:
         path = out / rel
         if not path.is_file():
             problems.append(f"{path}: missing")
-        elif sha256_of(path) != digest:
+        elif file_sha256(path) != digest:
             problems.append(f"{path}: altered (sha256 differs from the lock file)")
     return problems
 

@@ -7,7 +7,6 @@ ten metrics (tested against OpenCV on the shared sample video).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -17,6 +16,18 @@ import numpy as np
 import torch
 
 from jtbench.errors import VideoError
+from jtbench.io.digest import file_sha256
+
+__all__ = [
+    "VideoClip",
+    "file_sha256",
+    "read_image",
+    "read_video",
+    "sample_every",
+    "stride_int",
+    "stride_round",
+    "write_video",
+]
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif")
 
@@ -45,14 +56,6 @@ class VideoClip:
 
     def select(self, indices: list[int] | range) -> VideoClip:
         return VideoClip(self.frames[list(indices)], self.fps, self.source, self.digest, self.notes)
-
-
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_video(path: str | Path, *, min_frames: int = 1) -> VideoClip:

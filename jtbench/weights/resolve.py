@@ -9,23 +9,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import urllib.request
 from pathlib import Path
 
 from jtbench.errors import WeightsError
+from jtbench.io.digest import file_sha256
 from jtbench.paths import cache_dir
 from jtbench.weights.catalog import WeightSpec
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _env_key(weight_id: str) -> str:
@@ -78,7 +70,7 @@ class WeightResolver:
         """True/False against the catalog's SHA-256; None when no checksum is known."""
         if spec.sha256 is None or path.is_dir():
             return None
-        return sha256_of(path) == spec.sha256
+        return file_sha256(path) == spec.sha256
 
     def resolve(self, spec: WeightSpec) -> Path:
         """A verified local path for ``spec``; downloads only if allowed. Errors say where to put the file."""
@@ -115,7 +107,7 @@ class WeightResolver:
             except OSError as exc:
                 errors.append(f"{url}: {exc}")
                 continue
-            if spec.sha256 and sha256_of(tmp) != spec.sha256:
+            if spec.sha256 and file_sha256(tmp) != spec.sha256:
                 tmp.unlink(missing_ok=True)
                 errors.append(f"{url}: checksum mismatch")
                 continue
