@@ -284,18 +284,23 @@ def _execute(request, executor_name: str, address: str) -> int:
 
 
 def _printer():
-    counts: dict[str, int] = {}
+    """Stage headers, every failure, and progress lines every tenth of a stage."""
+    state = {"todo": 0, "finished": 0, "start": time.perf_counter()}
 
     def on_event(name: str, payload) -> None:
         if name == "stage":
-            counts[payload["kind"]] = 0
+            state.update(todo=payload["todo"], finished=0, start=time.perf_counter())
             if payload["todo"] or payload["done"]:
                 typer.echo(f"{payload['kind']}: {payload['todo']} to run, {payload['done']} already done")
-        elif name == "result" and not payload.ok:
+            return
+        state["finished"] += 1
+        if not payload.ok:
             what = "skipped" if payload.skipped else "FAILED"
             typer.secho(f"  {what} {payload.key}: {payload.error}", fg=typer.colors.RED, err=True)
-        elif name == "result":
-            counts[payload.kind] = counts.get(payload.kind, 0) + 1
+        step = max(1, state["todo"] // 10)
+        if state["todo"] > 1 and (state["finished"] % step == 0 or state["finished"] == state["todo"]):
+            elapsed = time.perf_counter() - state["start"]
+            typer.echo(f"  {payload.kind}: {state['finished']}/{state['todo']} finished ({elapsed:.0f} s)")
 
     return on_event
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -191,7 +190,3 @@ def videos_dir(request: RunRequest, method: str) -> Path:
 def checkpoint_dir(request: RunRequest, train_key: str) -> Path:
     """``checkpoints/<method>/<base>/<unit kind>/<subject>__<motion>/<config hash>``."""
     return request.out_dir / "checkpoints" / train_key.split("/", 1)[1]
-
-
-def pending_counts(jobs: Sequence[Job], done: Sequence[bool]) -> Counter:
-    return Counter(j.kind for j, d in zip(jobs, done, strict=True) if not d)

@@ -12,7 +12,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from jtbench.execution.executor import Executor
@@ -59,6 +59,8 @@ def run_plan(plan: Plan, executor: Executor, on_event: Event | None = None) -> R
     request = plan.request
     store = ArtifactStore(request.out_dir)
     outcome = RunOutcome()
+    settings = {k: v for k, v in asdict(request).items() if k != "env"}  # env may hold tokens: not on disk
+    ArtifactStore.write_json(store.state / "plan.json", {"request": settings, "jobs": plan.to_json()})
     failed: set[str] = set()
     start = time.perf_counter()
     for kind in STAGES:
