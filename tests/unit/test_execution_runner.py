@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -14,6 +17,7 @@ from jtbench.execution.local import LocalExecutor
 from jtbench.execution.runner import failure_summary, run_plan
 from jtbench.execution.store import ArtifactStore
 from jtbench.methods.base import RunSettings
+from jtbench.metrics.base import METRICS, Metric, MetricSpec, MetricValue
 
 
 def _request(tmp_path: Path) -> RunRequest:
@@ -99,3 +103,51 @@ def test_execute_never_raises_and_records_a_traceback(tmp_path, monkeypatch):
     result = tasks.execute(job, _request(tmp_path))
     assert not result.ok and result.error == "KeyError: 'missing field'"
     assert "Traceback" in ArtifactStore(tmp_path).failure("train", job.key)["info"]["traceback"]
+
+
+class _Brightness(Metric):
+    spec = MetricSpec(name="run_test_brightness", column="Run-Bright", description="test", source="test", paper=False)
+
+    def score(self, sample, ctx):
+        return MetricValue(float(sample.video.frames.float().mean()) / 2.55)
+
+
+class _Flaky(Metric):
+    """Fails while ``FLAKY["fail"]`` is set: a metric that breaks on one run and works on the next."""
+
+    spec = MetricSpec(name="run_test_flaky", column="Run-Flaky", description="test", source="test", paper=False)
+
+    def score(self, sample, ctx):
+        if FLAKY["fail"]:
+            raise RuntimeError("flaky metric broke")
+        return MetricValue(42.0)
+
+
+FLAKY = {"fail": True}
+METRICS.add("run_test_brightness", _Brightness, replace=True)
+METRICS.add("run_test_flaky", _Flaky, replace=True)
+
+
+def test_metric_failure_keeps_the_row_fails_the_job_and_is_retried(tmp_path, demo_data_root):
+    """A failing metric: NaN + errors in the row, the score job recorded as failed, a re-run fixes only it."""
+    combo = Benchmark.load().combinations(subject="backpack", motion="train_turning")
+    request = replace(
+        _request(tmp_path),
+        data_root=demo_data_root,
+        combinations=tuple(combo),
+        metrics=("run_test_brightness", "run_test_flaky"),
+        report_formats=("md",),
+    )
+    FLAKY["fail"] = True
+    outcome = run_plan(build_plan(request), LocalExecutor(gpus=[]))
+    assert [r.kind for r in outcome.failed] == ["score"]
+    assert "Run-Flaky" in outcome.failed[0].error and "flaky metric broke" in outcome.failed[0].error
+    row = pd.read_parquet(tmp_path / "results.parquet").iloc[0]
+    assert np.isnan(row["Run-Flaky"]) and row["Run-Bright"] > 0 and "flaky metric broke" in row["errors"]
+
+    FLAKY["fail"] = False
+    again = run_plan(build_plan(request), LocalExecutor(gpus=[]))
+    assert again.ok and again.ran() == {"score": 1, "report": 1}
+    fixed = pd.read_parquet(tmp_path / "results.parquet")
+    assert len(fixed) == 1 and fixed["Run-Flaky"].iloc[0] == 42.0
+    assert fixed["Run-Bright"].iloc[0] == row["Run-Bright"], "the metric that worked is not recomputed differently"
