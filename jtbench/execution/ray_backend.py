@@ -3,8 +3,8 @@
 * train, sample and report jobs are Ray tasks with ``num_gpus`` from the job and
   ``max_retries`` for system failures (a node lost, a worker killed). A job's own error is
   not retried: it is recorded and returned, like everywhere else.
-* score jobs go to a few actors that live for the whole run, each holding a Scorer with its
-  models loaded, so a cluster loads each backbone once per actor, not once per video.
+* score jobs go to a few actors that live for the whole scoring stage, each holding a Scorer
+  with its models loaded, so a cluster loads each backbone once per actor, not once per video.
   Actors restart after a crash and retry the call in flight.
 
 Ray is an optional extra (``pip install jtbench[ray]``); this module imports it only when an
@@ -130,6 +130,8 @@ class RayExecutor(Executor):
                 results.append(result)
                 if on_result is not None:
                     on_result(result)
+        if self._actors:
+            self._kill_actors()  # free their GPUs/CPUs for the next stage (a 1-CPU cluster would deadlock)
         return results
 
     def close(self) -> None:
