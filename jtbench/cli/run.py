@@ -17,7 +17,7 @@ from pathlib import Path
 
 import typer
 
-from jtbench.cli.score import Backbones, Precision, parse_metric_names
+from jtbench.cli.score import Backbones, Precision
 from jtbench.errors import InputError, JtbenchError
 
 #: Environment variables forwarded to every worker (cache and weight locations).
@@ -75,7 +75,7 @@ def run(
         device=device, precision=precision.value, score_precision=score_precision.value, offline=offline,
         combinations=_csv(combinations), subject=_csv(subject), motion=_csv(motion),
         subject_category=_csv(subject_category), motion_category=_csv(motion_category),
-        backgrounds=_csv(backgrounds), seeds=seeds, limit=limit, metrics=metrics, report=_csv(report),
+        backgrounds=_csv(backgrounds), seeds=seeds, limit=limit, metrics=_csv(metrics), report=_csv(report),
         overrides=overrides,
     )  # fmt: skip
     try:
@@ -148,7 +148,7 @@ def build_request(opts: RunOptions, *, prepare: bool = True):
     return RunRequest(
         methods=tuple(opts.methods), base_model=opts.base, out_dir=out, data_root=data.resolve(),
         combinations=tuple(combos), backgrounds=tuple(backgrounds), seeds=seeds or (0,), settings=settings,
-        metrics=tuple(parse_metric_names(opts.metrics) or ()), score_precision=opts.score_precision,
+        metrics=tuple(opts.metrics), score_precision=opts.score_precision,
         env={k: v for k, v in os.environ.items() if k.startswith(FORWARDED_ENV)}, report_formats=tuple(opts.report),
     )  # fmt: skip
 

@@ -16,7 +16,6 @@ Layout under the run folder::
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import socket
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from jtbench.errors import JtbenchError
+from jtbench.io.digest import file_sha256
 
 #: Files up to this size are hashed in their record (videos, JSON); bigger ones are checked by size.
 HASH_LIMIT = 16 << 20
@@ -41,14 +41,6 @@ class RunLockedError(JtbenchError):
 def safe_name(key: str) -> str:
     """A job key as one file name: path separators become ``~`` (keys never contain ``~``)."""
     return key.replace("/", "~")
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _write_text_atomic(path: Path, text: str) -> None:

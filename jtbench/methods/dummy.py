@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from jtbench.errors import InputError
+from jtbench.execution.store import ArtifactStore
 from jtbench.io.video import read_video, write_video
 from jtbench.methods.base import Checkpoint, MethodAdapter, RunSettings, SampleRequest, TrainingData, TrainUnit
 
@@ -90,10 +91,8 @@ class DummyMethod(MethodAdapter):
         path = motion_path(clip.frames.numpy(), 16)
         with Image.open(data.subject_images[0]) as img:
             subject = img.convert("RGB")
-            subject.thumbnail((DEFAULT_SIZE * 2, DEFAULT_SIZE * 2))
-            tmp = workdir / ".subject.tmp.png"
-            subject.save(tmp)
-            tmp.replace(workdir / "subject.png")
+        subject.thumbnail((DEFAULT_SIZE * 2, DEFAULT_SIZE * 2))
+        ArtifactStore.write_atomic(workdir / "subject.png", subject.save)
         meta = {
             "method": self.name,
             "unit": unit.key,
@@ -102,9 +101,7 @@ class DummyMethod(MethodAdapter):
             "motion_path": path,
             "base_model": settings.base_model,
         }
-        tmp = workdir / ".dummy.json.tmp"
-        tmp.write_text(json.dumps(meta, indent=1))
-        tmp.replace(workdir / "dummy.json")
+        ArtifactStore.write_json(workdir / "dummy.json", meta)
         return Checkpoint(unit, workdir, {"motion_path": path})
 
     def sample(
