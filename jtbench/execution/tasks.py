@@ -34,8 +34,18 @@ def execute(job: Job, request: RunRequest) -> JobResult:
     except Exception as exc:  # every failure becomes a record, by design
         error = describe_error(exc)
         store.mark_failed(job.kind, job.key, error, {"traceback": traceback.format_exc(limit=8)})
+        _release_cuda_memory()
         return JobResult(job.key, job.kind, False, error, time.perf_counter() - start)
     return JobResult(job.key, job.kind, True, None, time.perf_counter() - start, info=info)
+
+
+def _release_cuda_memory() -> None:
+    """After a failure (an OOM above all), hand cached blocks back so the next job in this worker can start."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
 
 
 def describe_error(exc: BaseException) -> str:
