@@ -122,23 +122,33 @@ def check_weights(opts: DoctorOptions) -> list[Check]:
     return checks
 
 
+DEMO_DATA = Path("runs/demo/data")  # where `make demo` prepares its slice
+
+
 def check_data(opts: DoctorOptions) -> list[Check]:
+    """The prepared benchmark data at --data, and the demo slice if `make demo` made one."""
+    checks = _prepared("benchmark data", opts.data)
+    if DEMO_DATA.resolve() != opts.data and (DEMO_DATA / "subjects").is_dir():
+        checks += _prepared("demo slice", DEMO_DATA.resolve())
+    return checks
+
+
+def _prepared(label: str, root: Path) -> list[Check]:
     from jtbench.benchmark import Benchmark
     from jtbench.benchmark.prepare import verify
 
     manifest = Benchmark.load().manifest
-    if not (opts.data / "subjects").is_dir():
+    if not (root / "subjects").is_dir():
         fix = "run `jtbench data prepare --out DIR` (or `make demo` for the offline demo slice)"
-        return [Check("benchmark data", WARN, f"nothing prepared at {opts.data} — {fix}")]
-    subjects = [s for s in manifest.subjects if (opts.data / "subjects" / s / "00.jpg").is_file()]
-    motions = [m for m in manifest.motions if (opts.data / "motions" / m / "00.mp4").is_file()]
+        return [Check(label, WARN, f"nothing prepared at {root} — {fix}")]
+    subjects = [s for s in manifest.subjects if (root / "subjects" / s / "00.jpg").is_file()]
+    motions = [m for m in manifest.motions if (root / "motions" / m / "00.mp4").is_file()]
     complete = len(subjects) == len(manifest.subjects) and len(motions) == len(manifest.motions)
     counts = f"{len(subjects)}/{len(manifest.subjects)} subjects, {len(motions)}/{len(manifest.motions)} motions"
-    detail = f"{opts.data}: {counts}"
-    checks = [Check("benchmark data", OK if complete else WARN, detail)]
-    problems = verify(opts.data)
+    checks = [Check(label, OK if complete else WARN, f"{root}: {counts}")]
+    problems = verify(root)
     if problems:
-        checks.append(Check("data lock", FAIL, f"{len(problems)} problem(s), e.g. {problems[0]}"))
+        checks.append(Check(f"{label} lock", FAIL, f"{len(problems)} problem(s), e.g. {problems[0]}"))
     return checks
 
 

@@ -36,4 +36,5 @@ def test_doctor_fails_on_altered_data(demo_data_root, tmp_path):
     result = _doctor("--data", str(data), "--no-verify", "--no-smoke")
     assert result.exit_code == 1
     rows = {r["check"]: r for r in json.loads(result.stdout[result.stdout.index("[") :])}
-    assert rows["data lock"]["status"] == "FAIL" and "dog" in rows["data lock"]["detail"]
+    lock = rows["benchmark data lock"]
+    assert lock["status"] == "FAIL" and "dog" in lock["detail"]
