@@ -37,7 +37,8 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,9 +48,12 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from paper_size_weights import PAPER_SIZE_BUILDERS  # noqa: E402  (beside this script)
+
 from jtbench.io.layout import VideoEntry  # noqa: E402
 from jtbench.io.video import VideoClip, file_sha256, read_video, write_video  # noqa: E402
-from jtbench.metrics.base import Sample, ScoringContext  # noqa: E402
+from jtbench.metrics import scorer as scorer_module  # noqa: E402
+from jtbench.metrics.base import Metric, Sample, ScoringContext  # noqa: E402
 from jtbench.metrics.scorer import Scorer, TimedHub, resolve_metrics  # noqa: E402
 from jtbench.models.base import BACKBONES, TINY_SEED  # noqa: E402
 from jtbench.paths import shared_data_dir  # noqa: E402
@@ -91,114 +95,60 @@ OFFICIAL_MODULES = (
 )
 
 
-# -- real-size architectures with random weights, in the published file formats ----------------
-def _clip_files(name: str, config: dict[str, int]) -> Callable[[Path, int], dict[str, Path]]:
-    def build(out: Path, seed: int) -> dict[str, Path]:
-        from jtbench.models.clip import write_tiny_openai_clip
+class Meter:
+    """Wall and process-CPU seconds per part, measured the same way on both sides.
 
-        backbone = BACKBONES.get(name)
-        return {backbone.weight.id: write_tiny_openai_clip(out / backbone.weight.filename, config, seed)}
+    CPU seconds (all threads of this process) are the fairer figure on a shared machine, where
+    other processes stretch wall-clock time unevenly between the two runs.
+    """
 
-    return build
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.wall: dict[str, float] = defaultdict(float)
+        self.cpu: dict[str, float] = defaultdict(float)
 
-
-def _openai_clip_config(embed: int, layers: int, width: int, patch: int, text_width: int) -> dict[str, int]:
-    return dict(
-        embed_dim=embed,
-        image_resolution=224,
-        vision_layers=layers,
-        vision_width=width,
-        vision_patch_size=patch,
-        context_length=77,
-        vocab_size=49408,
-        transformer_width=text_width,
-        transformer_heads=text_width // 64,
-        transformer_layers=12,
-    )
-
-
-def _laion_head(out: Path, seed: int) -> dict[str, Path]:
-    from jtbench.models.clip import LAION_AESTHETIC_LINEAR
-
-    torch.manual_seed(seed)
-    path = out / LAION_AESTHETIC_LINEAR.filename
-    torch.save(torch.nn.Linear(768, 1).state_dict(), path)
-    return {LAION_AESTHETIC_LINEAR.id: path}
+    @contextmanager
+    def measure(self, part: str) -> Iterator[None]:
+        """Time the block; a load inside another measured block is not counted twice."""
+        load_wall, load_cpu = self.wall["load"], self.cpu["load"]
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            _sync(self.device)
+            inner_wall = self.wall["load"] - load_wall if part != "load" else 0.0
+            inner_cpu = self.cpu["load"] - load_cpu if part != "load" else 0.0
+            self.wall[part] += time.perf_counter() - wall - inner_wall
+            self.cpu[part] += time.process_time() - cpu - inner_cpu
 
 
-def _dino(out: Path, seed: int) -> dict[str, Path]:
-    from jtbench.models.dino import DINO_VITB16_WEIGHTS, build_dino_vit, randomise_
+def instrument(metrics: list[str], meter: Meter) -> list[Metric]:
+    """Metric instances whose ``score`` is timed into ``meter`` (loads inside it go to "load")."""
+    out = resolve_metrics(metrics)
+    for metric in out:
+        real = metric.score
 
-    model = build_dino_vit(embed_dim=768, depth=12, num_heads=12)
-    randomise_(model, seed)
-    path = out / DINO_VITB16_WEIGHTS.filename
-    torch.save(model.state_dict(), path)
-    return {DINO_VITB16_WEIGHTS.id: path}
+        def score(sample: Sample, ctx: ScoringContext, _real=real, _name=metric.spec.name) -> Any:
+            with meter.measure(_name):
+                return _real(sample, ctx)
 
-
-def _musiq(out: Path, seed: int) -> dict[str, Path]:
-    from jtbench.models.musiq import MUSIQ_SPAQ_WEIGHTS, build_musiq, randomise_
-
-    model = build_musiq()  # pyiqa's defaults are the published MUSIQ configuration
-    randomise_(model, seed)
-    path = out / MUSIQ_SPAQ_WEIGHTS.filename
-    torch.save(model.state_dict(), path)
-    return {MUSIQ_SPAQ_WEIGHTS.id: path}
-
-
-def _pickscore(out: Path, seed: int) -> dict[str, Path]:
-    """The tiny build writes the processor/tokenizer folder; the model folder is replaced by ViT-H/14."""
-    from transformers import CLIPConfig, CLIPModel
-
-    from jtbench.models.pickscore import PICKSCORE_V1
-
-    files = BACKBONES.get("pickscore")().build_tiny(out, seed)
-    torch.manual_seed(seed)
-    config = CLIPConfig(
-        text_config=dict(
-            hidden_size=1024,
-            intermediate_size=4096,
-            num_attention_heads=16,
-            num_hidden_layers=24,
-            max_position_embeddings=77,
-            vocab_size=49408,
-            hidden_act="gelu",
-            projection_dim=1024,
-        ),
-        vision_config=dict(
-            hidden_size=1280,
-            intermediate_size=5120,
-            num_attention_heads=16,
-            num_hidden_layers=32,
-            patch_size=14,
-            image_size=224,
-            hidden_act="gelu",
-            projection_dim=1024,
-        ),
-        projection_dim=1024,
-    )
-    CLIPModel(config).eval().save_pretrained(out / PICKSCORE_V1.filename)
-    return files
-
-
-#: Backbones whose tiny build is not already the real architecture. AMT-S, RAFT-large and the LK
-#: stand-in have no smaller configuration, so their own ``build_tiny`` is used as is.
-PAPER_SIZE_BUILDERS: dict[str, Callable[[Path, int], dict[str, Path]]] = {
-    "clip_vit_b_32": _clip_files("clip_vit_b_32", _openai_clip_config(512, 12, 768, 32, 512)),
-    "clip_vit_l_14": _clip_files("clip_vit_l_14", _openai_clip_config(768, 24, 1024, 14, 768)),
-    "laion_aesthetic_linear": _laion_head,
-    "dino_vitb16": _dino,
-    "musiq_spaq": _musiq,
-    "pickscore": _pickscore,
-}
+        metric.score = score  # type: ignore[method-assign]
+    return out
 
 
 class PaperSizeHub(TimedHub):
     """A hub whose files are real-size random weights (built once into ``root``, then re-loaded)."""
 
-    def __init__(self, root: Path, **kwargs: Any) -> None:
+    def __init__(self, root: Path, meter: Meter | None = None, **kwargs: Any) -> None:
         super().__init__(backbones="tiny", **kwargs)
         self.root = root
+        self.meter = meter
+
+    def get(self, name: str) -> Any:
+        if self.meter is None or name in self.load_seconds:
+            return super().get(name)
+        with self.meter.measure("load"):
+            return super().get(name)
 
     def files(self, name: str) -> dict[str, Path]:
         if name not in self._files:
@@ -273,80 +223,85 @@ def _sync(device: str) -> None:
 
 
 # -- the two runs -------------------------------------------------------------------------------
-def run_jtbench(entries: list[VideoEntry], metrics: list[str], args, weights: Path, out: Path) -> dict[str, float]:
-    hub = PaperSizeHub(weights, device=args.device, precision=args.precision)
-    scorer = Scorer(metrics, hub=hub, batch_size=args.batch_size)
-    start = time.perf_counter()
-    report = scorer.score(entries, out)
-    _sync(args.device)
-    timings = dict(report.timings)
-    timings["total"] = time.perf_counter() - start
+def run_jtbench(entries: list[VideoEntry], metrics: list[str], args, weights: Path, out: Path) -> Meter:
+    """The engine as `jtbench score` runs it (its one decode per video timed through a wrapper)."""
+    meter = Meter(args.device)
+    hub = PaperSizeHub(weights, meter, device=args.device, precision=args.precision)
+    scorer = Scorer(instrument(metrics, meter), hub=hub, batch_size=args.batch_size)
+    real_read = scorer_module.read_video
+
+    def timed_read(path: Any, **kw: Any) -> VideoClip:
+        with meter.measure("decode"):
+            return real_read(path, **kw)
+
+    scorer_module.read_video = timed_read
+    try:
+        with meter.measure("total"):
+            report = scorer.score(entries, out)
+    finally:
+        scorer_module.read_video = real_read
     if report.unscorable or any(report.metric_failures.values()):
         print("jtbench run problems:", report.unscorable, dict(report.metric_failures), file=sys.stderr)
-    return timings
+    return meter
 
 
-def run_official(entries: list[VideoEntry], metrics: list[str], args, weights: Path) -> dict[str, float]:
-    selected = {m.spec.name: m for m in resolve_metrics(metrics)}
-    timings: dict[str, float] = defaultdict(float)
-    start = time.perf_counter()
-    for entry in entries:
-        for module in OFFICIAL_MODULES:
-            names = [n for n in module.metrics if n in selected]
-            if not names:
-                continue
-            hub = PaperSizeHub(weights, device=args.device, precision=args.precision)  # reload per video
-            ctx = ScoringContext(hub=hub, batch_size=module.batch_size)  # nothing shared across videos
-            t0 = time.perf_counter()
-            clip = decode_like(module.decoder, entry.video)  # decode again for this module
-            timings["decode"] += time.perf_counter() - t0
-            sample = Sample(clip, entry.prompt, None, entry.reference_image, entry.reference_video)
-            for name in names:
-                t0 = time.perf_counter()
-                selected[name].score(sample, ctx)
-                _sync(args.device)
-                loaded = sum(hub.load_seconds.values())
-                timings["load"] += loaded
-                timings[name] += time.perf_counter() - t0 - loaded
-                hub.load_seconds.clear()
-            del hub, ctx
-            gc.collect()
-            if args.device.startswith("cuda"):
-                torch.cuda.empty_cache()
-    timings["total"] = time.perf_counter() - start
-    return dict(timings)
+def run_official(entries: list[VideoEntry], metrics: list[str], args, weights: Path) -> Meter:
+    """Per video, per module: a fresh hub (reload), a fresh decode, the official batch size."""
+    meter = Meter(args.device)
+    selected = {m.spec.name: m for m in instrument(metrics, meter)}
+    with meter.measure("total"):
+        for entry in entries:
+            for module in OFFICIAL_MODULES:
+                names = [n for n in module.metrics if n in selected]
+                if not names:
+                    continue
+                hub = PaperSizeHub(weights, meter, device=args.device, precision=args.precision)
+                ctx = ScoringContext(hub=hub, batch_size=module.batch_size)  # nothing shared across videos
+                with meter.measure("decode"):
+                    clip = decode_like(module.decoder, entry.video)
+                sample = Sample(clip, entry.prompt, None, entry.reference_image, entry.reference_video)
+                for name in names:
+                    selected[name].score(sample, ctx)
+                del hub, ctx, sample, clip
+                gc.collect()
+                if args.device.startswith("cuda"):
+                    torch.cuda.empty_cache()
+    return meter
 
 
-def report(jt: dict[str, float], off: dict[str, float], metrics: list[str], n: int, project: int) -> dict[str, Any]:
+def _table(jt: dict[str, float], off: dict[str, float], parts: list[str], n: int, unit: str) -> list[dict]:
     rows = []
-    print(f"\n{'part':<24}{'jtbench s':>12}{'official s':>12}{'jt s/video':>12}{'off s/video':>13}")
-    for part in [*metrics, "decode", "hash", "load", "total"]:
+    print(f"\n{unit:<24}{'jtbench':>10}{'official':>10}{'jt /video':>11}{'off /video':>11}{'ratio':>8}")
+    for part in parts:
         a, b = jt.get(part, 0.0), off.get(part, 0.0)
-        rows.append({"part": part, "jtbench_s": a, "official_s": b})
-        print(f"{part:<24}{a:>12.2f}{b:>12.2f}{a / n:>12.2f}{b / n:>13.2f}")
-    overhead_jt = jt.get("load", 0) + jt.get("decode", 0) + jt.get("hash", 0)
-    overhead_off = off.get("load", 0) + off.get("decode", 0)
-    ratio = off["total"] / jt["total"]
-    per_video_jt = (jt["total"] - jt.get("load", 0)) / n
-    per_video_off = off["total"] / n
-    projected_jt = jt.get("load", 0) + per_video_jt * project
-    projected_off = per_video_off * project
-    print(f"\nratio official/jtbench on {n} videos: {ratio:.2f}x")
-    removed = overhead_off - overhead_jt
-    print(
-        f"overhead (loads + decodes): official {overhead_off:.1f} s, jtbench {overhead_jt:.1f} s, "
-        f"removed {removed:.1f} s"
-    )
-    print(
-        f"projection to {project} videos: jtbench {projected_jt / 60:.1f} min, official {projected_off / 60:.1f} min, "
-        f"ratio {projected_off / projected_jt:.2f}x"
-    )
-    return {
-        "rows": rows,
-        "ratio": ratio,
-        "overhead_removed_s": overhead_off - overhead_jt,
-        "projection": {"videos": project, "jtbench_min": projected_jt / 60, "official_min": projected_off / 60},
-    }
+        ratio = f"{b / a:.1f}x" if a > 0 else "-"
+        rows.append({"part": part, "jtbench": a, "official": b})
+        print(f"{part:<24}{a:>10.2f}{b:>10.2f}{a / n:>11.2f}{b / n:>11.2f}{ratio:>8}")
+    return rows
+
+
+def report(jt: Meter, off: Meter, metrics: list[str], n: int, project: int) -> dict[str, Any]:
+    parts = [*metrics, "decode", "load", "total"]
+    result: dict[str, Any] = {}
+    for label, a, b in (("wall s", jt.wall, off.wall), ("CPU s", jt.cpu, off.cpu)):
+        rows = _table(a, b, parts, n, label)
+        per_video_jt = (a["total"] - a["load"]) / n
+        projected_jt, projected_off = a["load"] + per_video_jt * project, b["total"] / n * project
+        summary = {
+            "ratio": b["total"] / a["total"],
+            "overhead_official": b["load"] + b["decode"],
+            "overhead_jtbench": a["load"] + a["decode"],
+            "projected_min": {"jtbench": projected_jt / 60, "official": projected_off / 60},
+            "projected_ratio": projected_off / projected_jt,
+        }
+        print(
+            f"{label}: ratio official/jtbench {summary['ratio']:.2f}x on {n} videos; overhead (loads + decodes) "
+            f"official {summary['overhead_official']:.1f}, jtbench {summary['overhead_jtbench']:.1f}; "
+            f"projected to {project} videos: jtbench {projected_jt / 60:.1f} min, "
+            f"official {projected_off / 60:.1f} min ({summary['projected_ratio']:.2f}x)"
+        )
+        result[label] = {"rows": rows, **summary}
+    return result
 
 
 def main() -> None:
@@ -395,7 +350,7 @@ def main() -> None:
         warm = make_videos(Path(tmp) / "warm", 1, 4, (128, 128))
         run_jtbench(warm, metrics, args, weights, Path(tmp) / "warm_out")
         jt = run_jtbench(entries, metrics, args, weights, Path(tmp) / "out")
-        off = run_official(entries, metrics, args, weights) if not args.skip_official else {"total": float("nan")}
+        off = run_official(entries, metrics, args, weights) if not args.skip_official else Meter(args.device)
     result = report(jt, off, metrics, args.videos, args.project)
     if args.json:
         args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, **result}, indent=1))
