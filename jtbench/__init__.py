@@ -2,7 +2,7 @@
 
 Public API (heavy parts import lazily)::
 
-    from jtbench import Benchmark, create_metric, list_metrics, get_method
+    from jtbench import Benchmark, Scorer, create_metric, list_metrics, get_method
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ _LAZY = {
     "create_metric": "jtbench.metrics.base:create_metric",
     "list_metrics": "jtbench.metrics.base:list_metrics",
     "get_method": "jtbench.methods.base:get_method",
+    "Scorer": "jtbench.metrics.scorer:Scorer",
+    "ModelHub": "jtbench.models.base:ModelHub",
     "read_video": "jtbench.io.video:read_video",
     "read_results": "jtbench.io.tables:read_results",
 }

@@ -20,6 +20,14 @@ from jtbench.paths import cache_dir
 from jtbench.weights.catalog import WeightSpec
 
 
+def _hf_repo_of(url: str) -> str | None:
+    """``org/repo`` of a ``https://huggingface.co/org/repo/resolve/...`` address (its HF cache folder)."""
+    prefix = "https://huggingface.co/"
+    if url.startswith(prefix) and "/resolve/" in url:
+        return url[len(prefix) :].split("/resolve/")[0]
+    return None
+
+
 def _env_key(weight_id: str) -> str:
     return "JTBENCH_WEIGHTS_" + "".join(c if c.isalnum() else "_" for c in weight_id).upper()
 
@@ -52,11 +60,12 @@ class WeightResolver:
         out.append(torch_home / "hub" / "checkpoints" / spec.filename)
         out.append(torch_home / "hub" / "pyiqa" / spec.filename)  # where pyiqa itself downloads (MUSIQ)
         out.append(Path.home() / ".cache" / "clip" / spec.filename)  # openai-clip's own download folder
-        if spec.hf_repo:
+        for repo in filter(None, {spec.hf_repo, *map(_hf_repo_of, spec.urls)}):
             hf_home = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface"))
-            snapshots = hf_home / "hub" / ("models--" + spec.hf_repo.replace("/", "--")) / "snapshots"
-            if snapshots.is_dir():
-                out.extend(sorted(snapshots.iterdir(), reverse=True))
+            snapshots = hf_home / "hub" / ("models--" + repo.replace("/", "--")) / "snapshots"
+            if snapshots.is_dir():  # a folder weight is the snapshot; a file weight lies inside it
+                for snapshot in sorted(snapshots.iterdir(), reverse=True):
+                    out.append(snapshot if spec.is_dir else snapshot / spec.filename)
         return out
 
     def find(self, spec: WeightSpec) -> Path | None:

@@ -175,3 +175,19 @@ def test_weights_unknown_id_suggests(registered):
     result = CliRunner().invoke(app, ["weights", "list", "jtbench-test-okk"])
     assert result.exit_code != 0
     assert "jtbench-test-ok" in str(result.exception)
+
+
+def test_single_file_found_in_the_hugging_face_cache(tmp_path, monkeypatch):
+    """A file fetched by huggingface_hub (e.g. amt-s.pth) lies inside the repo's snapshot folder."""
+    from jtbench.weights.catalog import WeightSpec
+    from jtbench.weights.resolve import WeightResolver
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    spec = WeightSpec(
+        id="x-amt", filename="amt-s.pth", urls=("https://huggingface.co/lalala125/AMT/resolve/main/amt-s.pth",)
+    )
+    snapshot = tmp_path / "hf" / "hub" / "models--lalala125--AMT" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot / "amt-s.pth").write_bytes(b"weights")
+    assert WeightResolver(offline=True, root=tmp_path / "jt").find(spec) == snapshot / "amt-s.pth"
