@@ -53,22 +53,12 @@ from paper_size_weights import PAPER_SIZE_BUILDERS  # noqa: E402  (beside this s
 from jtbench.io.layout import VideoEntry  # noqa: E402
 from jtbench.io.video import VideoClip, file_sha256, read_video, write_video  # noqa: E402
 from jtbench.metrics import scorer as scorer_module  # noqa: E402
-from jtbench.metrics.base import Metric, Sample, ScoringContext  # noqa: E402
+from jtbench.metrics.base import PAPER_METRICS, Metric, Sample, ScoringContext  # noqa: E402
 from jtbench.metrics.scorer import Scorer, TimedHub, resolve_metrics  # noqa: E402
 from jtbench.models.base import BACKBONES, TINY_SEED  # noqa: E402
 from jtbench.paths import shared_data_dir  # noqa: E402
 
-NINE = (
-    "clip_t",
-    "clip_i",
-    "motion_smoothness",
-    "dynamic_degree",
-    "subject_consistency",
-    "background_consistency",
-    "pick_score",
-    "aesthetic_quality",
-    "imaging_quality",
-)
+NINE = tuple(m for m in PAPER_METRICS if m != "motion_fidelity")  # CoTracker3 is not on PyPI (see above)
 CPU_DEFAULT = tuple(m for m in NINE if m not in ("pick_score", "aesthetic_quality"))
 WHOLE_CLIP = 10_000  # "batch = the whole video"
 

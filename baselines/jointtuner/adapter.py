@@ -248,12 +248,7 @@ class JointTuner(MethodAdapter):
         load_any(ckpt.path, wrappers)  # ours, or an official lora/<step>_unet.pt
         dtype = dtype_of(settings.precision)
         components.to(settings.device, unet_dtype=dtype, frozen_dtype=dtype).freeze()
-        sampler = SamplerConfig(
-            steps=int(scfg["steps"]), guidance_scale=float(scfg["guidance_scale"]),
-            negative_prompt=scfg["negative_prompt"], height=int(scfg["height"]), width=int(scfg["width"]),
-            num_frames=int(scfg["frames"]), fps=float(scfg["fps"]),
-        )
-        return sample_requests(components, requests, sampler, out_dir, dtype)
+        return sample_requests(components, requests, SamplerConfig.from_section(scfg), out_dir, dtype)
 
     # -- parameter counts (jtbench methods info) ------------------------------------------
     def trainable_parameter_counts(self, base_model: str = "zeroscope") -> dict[str, int]:

@@ -15,36 +15,27 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from jtbench.methods.t2v.patching import restore_forwards, wrap_forwards
+
 #: The module classes the official patched UNet checkpoints.
 CHECKPOINTED = ("ResnetBlock2D", "TemporalConvLayer", "Transformer2DModel", "TransformerTemporalModel")
 _PLAIN = "_jtbench_plain_forward"
 
 
+def _checkpointed(inner):
+    @functools.wraps(inner)
+    def forward(*args, **kwargs):
+        if torch.is_grad_enabled():
+            return checkpoint(inner, *args, use_reentrant=False, **kwargs)
+        return inner(*args, **kwargs)
+
+    return forward
+
+
 def enable_gradient_checkpointing(unet: nn.Module, classes: tuple[str, ...] = CHECKPOINTED) -> int:
     """Checkpoint each module of ``classes`` whenever gradients are enabled; returns how many."""
-    count = 0
-    for module in unet.modules():
-        if type(module).__name__ not in classes or hasattr(module, _PLAIN):
-            continue
-        inner = module.forward
-        setattr(module, _PLAIN, inner)
-
-        @functools.wraps(inner)
-        def forward(*args, _inner=inner, **kwargs):
-            if torch.is_grad_enabled():
-                return checkpoint(_inner, *args, use_reentrant=False, **kwargs)
-            return _inner(*args, **kwargs)
-
-        module.forward = forward
-        count += 1
-    return count
+    return wrap_forwards(unet, dict.fromkeys(classes, _checkpointed), _PLAIN)
 
 
 def disable_gradient_checkpointing(unet: nn.Module) -> int:
-    count = 0
-    for module in unet.modules():
-        if hasattr(module, _PLAIN):
-            module.forward = getattr(module, _PLAIN)
-            delattr(module, _PLAIN)
-            count += 1
-    return count
+    return restore_forwards(unet, _PLAIN)

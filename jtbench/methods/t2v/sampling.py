@@ -19,8 +19,8 @@ videos explicit and tested:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -40,6 +40,14 @@ class SamplerConfig:
     num_frames: int = 16
     fps: float = 8.0
     noise_dtype: torch.dtype = torch.float16  # the official scripts draw fp16 noise on the CPU
+
+    @classmethod
+    def from_section(cls, section: Mapping) -> SamplerConfig:
+        """From a method config's ``sample`` section (keys steps, guidance_scale, negative_prompt,
+        height, width, frames, fps)."""
+        return cls(steps=int(section["steps"]), guidance_scale=float(section["guidance_scale"]),
+                   negative_prompt=section["negative_prompt"], height=int(section["height"]),
+                   width=int(section["width"]), num_frames=int(section["frames"]), fps=float(section["fps"]))
 
 
 def initial_latents(seed: int, shape: tuple[int, ...], noise_dtype: torch.dtype = torch.float16) -> torch.Tensor:
@@ -93,11 +101,8 @@ def sample_requests(components: T2VComponents, requests: Sequence, cfg: SamplerC
     when it sets them."""
     written = []
     for req in requests:
-        this = SamplerConfig(
-            steps=cfg.steps, guidance_scale=cfg.guidance_scale, negative_prompt=cfg.negative_prompt,
-            height=req.height or cfg.height, width=req.width or cfg.width, num_frames=req.num_frames,
-            fps=req.fps, noise_dtype=cfg.noise_dtype,
-        )
+        this = replace(cfg, height=req.height or cfg.height, width=req.width or cfg.width,
+                       num_frames=req.num_frames, fps=req.fps)
         frames = sample_video(components, req.case.prompt, req.seed, this, dtype)
         written.append(write_video(frames, video_path(out_dir, req.case.case_id, req.seed), fps=this.fps))
     return written

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from jtbench.methods.t2v.patching import restore_forwards, wrap_forwards
+
 _PLAIN = "_jtbench_no_skip_forward"
 
 
@@ -42,22 +44,8 @@ _PATCHES = {"TransformerTemporalModel": _skip_transformer, "TemporalConvLayer": 
 
 def enable_one_frame_temporal_skip(unet: nn.Module) -> int:
     """Patch every temporal module of ``unet``; returns how many were patched."""
-    count = 0
-    for module in unet.modules():
-        patch = _PATCHES.get(type(module).__name__)
-        if patch is None or hasattr(module, _PLAIN):
-            continue
-        setattr(module, _PLAIN, module.forward)
-        module.forward = patch(module.forward)
-        count += 1
-    return count
+    return wrap_forwards(unet, _PATCHES, _PLAIN)
 
 
 def disable_one_frame_temporal_skip(unet: nn.Module) -> int:
-    count = 0
-    for module in unet.modules():
-        if hasattr(module, _PLAIN):
-            module.forward = getattr(module, _PLAIN)
-            delattr(module, _PLAIN)
-            count += 1
-    return count
+    return restore_forwards(unet, _PLAIN)
