@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from jtbench.errors import JtbenchError, WeightsError
-from jtbench.models.base import BACKBONES, Backbone
+from jtbench.models.base import BACKBONES, Backbone, load_strict, read_state_dict
 from jtbench.weights.catalog import WeightSpec, register_weights
 
 AMT_S_WEIGHTS = register_weights(
@@ -94,23 +94,14 @@ class AmtS(Backbone):
 
     def load(self, files: dict[str, Path], device: torch.device, dtype: torch.dtype) -> Any:
         path = files[AMT_S_WEIGHTS.id]
-        try:
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
-            raise WeightsError(f"cannot read AMT checkpoint: {exc}", file=path, fix="re-download amt-s.pth") from exc
-        if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        checkpoint = read_state_dict(path, fix="re-download amt-s.pth")
+        if "state_dict" not in checkpoint:
             raise WeightsError(
                 "AMT checkpoint has no 'state_dict' entry", file=path, fix=f"download {AMT_S_WEIGHTS.urls[0]}"
             )
         model = build_amt_s()
-        try:
-            model.load_state_dict(checkpoint["state_dict"])
-        except RuntimeError as exc:
-            raise WeightsError(
-                f"checkpoint does not match AMT-S: {str(exc).splitlines()[0]}",
-                file=path,
-                fix="use amt-s.pth (AMT-S), not AMT-L/AMT-G",
-            ) from exc
+        load_strict(model, checkpoint["state_dict"], path=path, network="AMT-S",
+                    fix="use amt-s.pth (AMT-S), not AMT-L/AMT-G")
         return model.to(device=device, dtype=dtype).eval()
 
     def build_tiny(self, out_dir: Path, seed: int) -> dict[str, Path]:

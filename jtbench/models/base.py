@@ -72,6 +72,18 @@ def read_state_dict(path: Path, *, fix: str) -> dict[str, torch.Tensor]:
     return {(k[7:] if k.startswith("module.") else k): v for k, v in state.items()}
 
 
+
+def load_strict(model: torch.nn.Module, state: dict[str, torch.Tensor], *, path: Path, network: str, fix: str,
+                assign: bool = False) -> None:
+    """``load_state_dict(strict=True)``, a mismatch reported as a :class:`WeightsError` naming the file."""
+    from jtbench.errors import WeightsError
+
+    try:
+        model.load_state_dict(state, strict=True, assign=assign)
+    except RuntimeError as exc:
+        raise WeightsError(f"checkpoint does not match {network}: {str(exc).splitlines()[0]}", file=path,
+                           fix=fix) from exc
+
 def resolve_dtype(precision: str, device: torch.device, backbone: type[Backbone]) -> torch.dtype:
     """``anchor`` reproduces the official runs: openai-clip models fp16 on CUDA, fp32 elsewhere."""
     if precision == "anchor":

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from timm.models.vision_transformer import VisionTransformer
 
 from jtbench.errors import InputError, WeightsError
-from jtbench.models.base import BACKBONES, Backbone, read_state_dict
+from jtbench.models.base import BACKBONES, Backbone, load_strict, read_state_dict
 from jtbench.weights.catalog import WeightSpec, register_weights
 
 DINO_VITB16_WEIGHTS = register_weights(
@@ -167,14 +167,8 @@ class DinoViTB16(Backbone):
         config = config_from_state_dict(state, path)
         with torch.device("meta"):
             model = build_dino_vit(**config)
-        try:
-            model.load_state_dict(state, strict=True, assign=True)
-        except RuntimeError as exc:
-            raise WeightsError(
-                f"state dict does not fit a DINO ViT {config}: {exc}",
-                file=path,
-                fix="pass the backbone file dino_vitbase16_pretrain.pth from the DINO release",
-            ) from exc
+        load_strict(model, state, path=path, network=f"a DINO ViT {config}", assign=True,
+                    fix="pass the backbone file dino_vitbase16_pretrain.pth from the DINO release")
         return model.to(device=device, dtype=dtype).eval().requires_grad_(False)
 
     def build_tiny(self, out_dir: Path, seed: int) -> dict[str, Path]:

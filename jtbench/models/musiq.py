@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from jtbench.errors import WeightsError
-from jtbench.models.base import BACKBONES, Backbone, read_state_dict
+from jtbench.models.base import BACKBONES, Backbone, load_strict, read_state_dict
 from jtbench.weights.catalog import WeightSpec, register_weights
 
 MUSIQ_SPAQ_WEIGHTS = register_weights(
@@ -115,14 +115,9 @@ class MusiqSpaq(Backbone):
         path = Path(files[MUSIQ_SPAQ_WEIGHTS.id])
         state = read_state_dict(path, fix="re-download musiq_spaq_ckpt-358bb6af.pth (`jtbench weights download`)")
         model = build_musiq(**config_from_state_dict(state, path))
-        try:
-            model.load_state_dict(state, strict=True)  # pyiqa's load_pretrained_network, minus its print
-        except RuntimeError as exc:
-            raise WeightsError(
-                f"state dict does not fit pyiqa's MUSIQ: {exc}",
-                file=path,
-                fix="pass musiq_spaq_ckpt-358bb6af.pth from the pyiqa weight release",
-            ) from exc
+        # pyiqa's load_pretrained_network, minus its print
+        load_strict(model, state, path=path, network="pyiqa's MUSIQ",
+                    fix="pass musiq_spaq_ckpt-358bb6af.pth from the pyiqa weight release")
         return model.to(device=device, dtype=dtype).eval().requires_grad_(False)
 
     def build_tiny(self, out_dir: Path, seed: int) -> dict[str, Path]:

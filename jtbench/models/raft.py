@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from jtbench.errors import WeightsError
-from jtbench.models.base import BACKBONES, Backbone
+from jtbench.models.base import BACKBONES, Backbone, load_strict, read_state_dict
 from jtbench.weights.catalog import WeightSpec, register_weights
 
 RAFT_THINGS = register_weights(
@@ -171,25 +171,14 @@ class RaftLarge(Backbone):
 
     def load(self, files: dict[str, Path], device: torch.device, dtype: torch.dtype) -> Any:
         path = files[RAFT_THINGS.id]
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
-            raise WeightsError(
-                f"cannot read RAFT checkpoint: {exc}", file=path, fix="re-download raft-things.pth"
-            ) from exc
-        if not isinstance(state, dict) or not state:
+        state = read_state_dict(path, fix="re-download raft-things.pth")
+        if not state:
             raise WeightsError(
                 "not a RAFT state dict", file=path, fix="use models/raft-things.pth from RAFT's models.zip"
             )
         model = build_raft_large()
-        try:
-            model.load_state_dict(to_torchvision_keys(state))
-        except RuntimeError as exc:
-            raise WeightsError(
-                f"checkpoint does not match RAFT-large: {str(exc).splitlines()[0]}",
-                file=path,
-                fix="use raft-things.pth (RAFT large), not raft-small or another network",
-            ) from exc
+        load_strict(model, to_torchvision_keys(state), path=path, network="RAFT-large",
+                    fix="use raft-things.pth (RAFT large), not raft-small or another network")
         return model.to(device=device, dtype=dtype).eval()
 
     def build_tiny(self, out_dir: Path, seed: int) -> dict[str, Path]:
