@@ -50,3 +50,15 @@ def tiny_training_data(shared_data):
         motion_clips=(shared_data / "motions" / "car_turn" / "car-turn.mp4",),
         motion_caption="A train turning.", subject_phrase="backpack",
     )
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny models gain nothing from intra-op threads; on a shared, oversubscribed 2-core machine two
+    threads made each UNet call ~20–50× slower (measured). Restored after each test."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

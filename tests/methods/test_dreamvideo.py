@@ -9,15 +9,7 @@ import torch
 
 from jtbench.errors import VideoError
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models gain nothing from intra-op threads; on a shared, oversubscribed 2-core machine two
-    threads made each UNet call ~20–50× slower (measured). Restored after each test."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _unet_out(components, frames: int = 2, embed: torch.Tensor | None = None, condition=None) -> torch.Tensor:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from jtbench.io.video import read_video, write_video
 from jtbench.metrics.aesthetic_quality import laion_aesthetic_scores
@@ -16,22 +15,17 @@ from jtbench.models.clip import TINY_VIT_L_14, LaionAestheticLinear, OpenAIClipV
 TOL = 1e-4  # on the 0–100 scale, fp32
 
 
-def _downscale(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    x = F.interpolate(frames.permute(0, 3, 1, 2).float(), size=(height, width), mode="area")
-    return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
-
-
 @pytest.fixture(scope="module")
 def aesth_videos(shared_data, sample_video, tmp_path_factory) -> dict[str, Path]:
-    from sample_media import CAR_TURN
+    from sample_media import CAR_TURN, downscale
 
     out = tmp_path_factory.mktemp("aesth_videos")
     sample = read_video(sample_video).frames
     return {
         # 49 real frames: more than VBench's batch of 32, so its batching is exercised.
-        "sample_49f_small": write_video(_downscale(sample, 240, 360), out / "sample.mp4", fps=8),
-        "car_24fps": write_video(_downscale(read_video(CAR_TURN).frames, 160, 160), out / "car.mp4", fps=24),
-        "two_frames": write_video(_downscale(sample[:2], 240, 360), out / "two.mp4", fps=8),
+        "sample_49f_small": write_video(downscale(sample, 240, 360), out / "sample.mp4", fps=8),
+        "car_24fps": write_video(downscale(read_video(CAR_TURN).frames, 160, 160), out / "car.mp4", fps=24),
+        "two_frames": write_video(downscale(sample[:2], 240, 360), out / "two.mp4", fps=8),
     }
 
 

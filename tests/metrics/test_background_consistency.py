@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from jtbench.errors import InputError
 from jtbench.io.video import read_video, write_video
@@ -17,21 +16,16 @@ from jtbench.models.clip import OpenAIClipViTB32
 TOL = 1e-4  # on the 0–100 scale, fp32
 
 
-def _downscale(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    x = F.interpolate(frames.permute(0, 3, 1, 2).float(), size=(height, width), mode="area")
-    return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
-
-
 @pytest.fixture(scope="module")
 def bkgd_videos(shared_data, sample_video, tmp_path_factory) -> dict[str, Path]:
-    from sample_media import CAR_TURN
+    from sample_media import CAR_TURN, downscale
 
     out = tmp_path_factory.mktemp("bkgd_videos")
     sample = read_video(sample_video).frames
     return {
         "sample_8fps_49f": sample_video,  # the real file, 720x480: all 49 frames
-        "car_24fps": write_video(_downscale(read_video(CAR_TURN).frames, 160, 160), out / "car.mp4", fps=24),
-        "two_frames": write_video(_downscale(sample[:2], 240, 360), out / "two.mp4", fps=8),
+        "car_24fps": write_video(downscale(read_video(CAR_TURN).frames, 160, 160), out / "car.mp4", fps=24),
+        "two_frames": write_video(downscale(sample[:2], 240, 360), out / "two.mp4", fps=8),
     }
 
 

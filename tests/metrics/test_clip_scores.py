@@ -5,12 +5,11 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
-import cv2
 import pytest
 import torch
-import torch.nn.functional as F
+from _jointtuner_reference import jt_split_video_to_rgb_images
 from PIL import Image
-from sample_media import BICYCLE_CLIPS, CAR_TURN
+from sample_media import BICYCLE_CLIPS, CAR_TURN, downscale
 
 from jtbench.errors import InputError
 from jtbench.io.video import read_video, write_video
@@ -19,11 +18,6 @@ from jtbench.models.clip import OpenAIClipViTB32
 
 PROMPT = "A bear plushie playing the flute on the grass."
 TOL = 1e-4  # on the 0–100 scale, fp32
-
-
-def _downscale(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    x = F.interpolate(frames.permute(0, 3, 1, 2).float(), size=(height, width), mode="area")
-    return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
 
 
 @pytest.fixture(scope="module")
@@ -35,29 +29,14 @@ def clip_videos(shared_data, sample_video, tmp_path_factory) -> dict[str, Path]:
     bike = read_video(BICYCLE_CLIPS[1]).frames[:24]  # the 29.97-fps clip
     return {
         "sample_8fps_49f": sample_video,
-        "car_24fps": write_video(_downscale(car, 160, 160), out / "car_24fps.mp4", fps=24),
-        "bike_29.97fps": write_video(_downscale(bike, 168, 298), out / "bike.mp4", fps=float(Fraction(30000, 1001))),
-        "two_frames": write_video(_downscale(sample[:2], 240, 360), out / "two.mp4", fps=8),
-        "seven_fps": write_video(_downscale(sample[:9], 96, 144), out / "seven.mp4", fps=7),
+        "car_24fps": write_video(downscale(car, 160, 160), out / "car_24fps.mp4", fps=24),
+        "bike_29.97fps": write_video(downscale(bike, 168, 298), out / "bike.mp4", fps=float(Fraction(30000, 1001))),
+        "two_frames": write_video(downscale(sample[:2], 240, 360), out / "two.mp4", fps=8),
+        "seven_fps": write_video(downscale(sample[:9], 96, 144), out / "seven.mp4", fps=7),
     }
 
 
 # -- the reference: JointTuner's metrics/clip_score.py + tools.split_video_to_rgb_images -------------
-def jt_split_video_to_rgb_images(path: Path, target_fps: float = 8.0) -> list:
-    cap = cv2.VideoCapture(str(path))
-    interval = max(1, int(cap.get(cv2.CAP_PROP_FPS) / target_fps))
-    frames, index = [], 0
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        if index % interval == 0:
-            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-        index += 1
-    cap.release()
-    return frames
-
-
 @torch.no_grad()
 def jt_clip_score(model, preprocess, real_pixels: torch.Tensor, target, flag: str, batch_size: int = 8) -> float:
     """Loop in batches; each batch pairs frames with a copy of the target; sum of scores / frames.

@@ -6,13 +6,12 @@ import json
 from fractions import Fraction
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
+from _jointtuner_reference import jt_split_video_to_rgb_images
 from PIL import Image
-from sample_media import BICYCLE_CLIPS, CAR_TURN
+from sample_media import BICYCLE_CLIPS, CAR_TURN, downscale
 
 from jtbench.errors import InputError, WeightsError
 from jtbench.io.video import read_video, write_video
@@ -29,21 +28,16 @@ PROMPT = "A bear plushie playing the flute on the grass."
 TOL = 1e-4
 
 
-def _downscale(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    x = F.interpolate(frames.permute(0, 3, 1, 2).float(), size=(height, width), mode="area")
-    return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
-
-
 @pytest.fixture(scope="module")
 def pick_videos(shared_data, sample_video, tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("pick_videos")
     sample = read_video(sample_video).frames
     bike = read_video(BICYCLE_CLIPS[1]).frames[:24]
     return {
-        "sample_49f_small": write_video(_downscale(sample, 240, 360), out / "sample.mp4", fps=8),
-        "car_24fps": write_video(_downscale(read_video(CAR_TURN).frames, 160, 160), out / "car.mp4", fps=24),
-        "bike_29.97fps": write_video(_downscale(bike, 168, 298), out / "bike.mp4", fps=float(Fraction(30000, 1001))),
-        "two_frames": write_video(_downscale(sample[:2], 240, 360), out / "two.mp4", fps=8),
+        "sample_49f_small": write_video(downscale(sample, 240, 360), out / "sample.mp4", fps=8),
+        "car_24fps": write_video(downscale(read_video(CAR_TURN).frames, 160, 160), out / "car.mp4", fps=24),
+        "bike_29.97fps": write_video(downscale(bike, 168, 298), out / "bike.mp4", fps=float(Fraction(30000, 1001))),
+        "two_frames": write_video(downscale(sample[:2], 240, 360), out / "two.mp4", fps=8),
     }
 
 
@@ -53,20 +47,6 @@ def pick(tiny_hub):
 
 
 # -- the reference: JointTuner's metrics/pick_score.py (frames via tools.split_video_to_rgb_images) ---
-def jt_frames(path: Path, target_fps: float = 8.0) -> list:
-    cap = cv2.VideoCapture(str(path))
-    interval = max(1, int(cap.get(cv2.CAP_PROP_FPS) / target_fps))
-    frames, index = [], 0
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        if index % interval == 0:
-            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-        index += 1
-    return frames
-
-
 @torch.no_grad()
 def jt_pick_score(image_processor, tokenizer, model, prompt: str, frames: list) -> float:
     """All frames in one batch; embeddings normalised; logit_scale.exp() · text @ images.T; numpy mean."""
@@ -88,7 +68,8 @@ def test_matches_jointtuner(name, pick_videos, pick, tiny_hub):
     path = pick_videos[name]
     ctx = ScoringContext(hub=tiny_hub, batch_size=6)  # JT: one batch of all frames
     ours = create_metric("Pick-Sc").score(Sample(read_video(path), prompt=PROMPT), ctx).value
-    reference = jt_pick_score(pick.image_processor, pick.tokenizer, pick.model, PROMPT, jt_frames(path))
+    frames = jt_split_video_to_rgb_images(path)
+    reference = jt_pick_score(pick.image_processor, pick.tokenizer, pick.model, PROMPT, frames)
     assert abs(ours - reference) <= TOL
     assert abs(ours) <= float(pick.logit_scale) + 1e-4  # a random model: 14.29·cos, not 100·cos
     assert float(pick.logit_scale) == pytest.approx(1 / 0.07, rel=1e-4)
@@ -98,7 +79,7 @@ def test_image_processor_is_the_pil_clip_transform(pick_videos, pick):
     """The PIL processor equals openai-clip's transform exactly (transformers 5's default would not)."""
     from clip.clip import _transform
 
-    frames = jt_frames(pick_videos["bike_29.97fps"])[:3]
+    frames = jt_split_video_to_rgb_images(pick_videos["bike_29.97fps"])[:3]
     images = [Image.fromarray(f) for f in frames]
     ours = pick.image_processor(images=images, return_tensors="pt")["pixel_values"]
     theirs = torch.stack([_transform(224)(image) for image in images])
