@@ -65,6 +65,7 @@ def inject_lora(unet: nn.Module, part: str, cfg: dict[str, Any], dropout: float)
 
 class CustomTTT(MethodAdapter):
     name = "customttt"
+    description = "CustomTTT: spatial + temporal LoRA (Lion), then test-time training of the combination"
     config_path: ClassVar[Path] = CONFIG
 
     def resolved_config(self, settings: RunSettings | None = None) -> dict[str, Any]:

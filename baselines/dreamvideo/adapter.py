@@ -81,6 +81,7 @@ def replace_phrase(text: str, phrase: str, token: str, *, file: Path | None = No
 
 class DreamVideo(MethodAdapter):
     name = "dreamvideo"
+    description = "DreamVideo: subject token + identity adapter, motion adapter with appearance guide"
     config_path: ClassVar[Path] = Path(__file__).with_name("config.yaml")
 
     # -- planning ------------------------------------------------------------------------------

@@ -90,6 +90,7 @@ def _part_of_param(name: str, parts: dict[str, str]) -> str:
 
 class JointTuner(MethodAdapter):
     name: ClassVar[str] = "jointtuner"
+    description: ClassVar[str] = "JointTuner: one Adaptive LoRA set trained on images and clips (OFS + AiT)"
     config_path: ClassVar[Path | None] = CONFIG
     #: Subclasses fix a Table 3 variant; None reads ``variant`` from config/overrides.
     fixed_variant: ClassVar[str | None] = None
@@ -261,16 +262,18 @@ class JointTuner(MethodAdapter):
         return count_by_part(adapter_parameters(wrappers), lambda n: _part_of_param(n, parts))
 
 
-def _variant_class(variant: str, method_name: str) -> type[JointTuner]:
-    return type(f"JointTuner_{variant}", (JointTuner,), {"name": method_name, "fixed_variant": variant,
-                                                          "__module__": __name__})
+def _variant_class(variant: str, method_name: str, paper_row: str) -> type[JointTuner]:
+    return type(f"JointTuner_{variant}", (JointTuner,), {
+        "name": method_name, "fixed_variant": variant, "__module__": __name__,
+        "description": f"JointTuner as the paper's Table 3 row {paper_row!r}",
+    })
 
 
-JointTunerNoiseFrame = _variant_class("noise_frame", "jointtuner-noise-frame")
-JointTunerNoisePixel = _variant_class("noise_pixel", "jointtuner-noise-pixel")
-JointTunerNoiseVideo = _variant_class("noise_video", "jointtuner-noise-video")
-JointTunerNoOffsetNoise = _variant_class("no_offset_noise", "jointtuner-no-offset-noise")
-JointTunerNoLoraGating = _variant_class("no_lora_gating", "jointtuner-no-lora-gating")
-JointTunerNoLoraUnion = _variant_class("no_lora_union", "jointtuner-no-lora-union")
-JointTunerNoJointTraining = _variant_class("no_joint_training", "jointtuner-no-joint-training")
+JointTunerNoiseFrame = _variant_class("noise_frame", "jointtuner-noise-frame", "Noise-Frame")
+JointTunerNoisePixel = _variant_class("noise_pixel", "jointtuner-noise-pixel", "Noise-Pixel")
+JointTunerNoiseVideo = _variant_class("noise_video", "jointtuner-noise-video", "Noise-Video")
+JointTunerNoOffsetNoise = _variant_class("no_offset_noise", "jointtuner-no-offset-noise", "-Offset Noise")
+JointTunerNoLoraGating = _variant_class("no_lora_gating", "jointtuner-no-lora-gating", "-LoRA Gating")
+JointTunerNoLoraUnion = _variant_class("no_lora_union", "jointtuner-no-lora-union", "-LoRA Union")
+JointTunerNoJointTraining = _variant_class("no_joint_training", "jointtuner-no-joint-training", "-Joint Training")
 

@@ -78,6 +78,7 @@ def epoch_positions(n: int, steps: int, shuffle: bool) -> list[tuple[int, int]]:
 
 class MotionDirector(MethodAdapter):
     name: ClassVar[str] = "motiondirector"
+    description: ClassVar[str] = "MotionDirector: spatial LoRA on images, temporal LoRA on clips (debiased loss)"
     config_path: ClassVar[Path | None] = CONFIG
 
     def resolved_config(self, settings: RunSettings | None = None) -> dict[str, Any]:

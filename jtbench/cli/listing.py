@@ -108,7 +108,7 @@ def methods(fmt: OutputFormat = FormatOpt) -> None:
     for name in METHODS.names():
         try:
             cls = METHODS.get(name)
-            doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+            doc = cls.description or (cls.__doc__ or "").strip().partition("\n")[0]  # third parties: docstring
         except ImportError as exc:  # an optional extra is missing: list it, say why
             doc = f"unavailable: {exc}"
         rows.append(dict(name=name, description=doc))

@@ -78,6 +78,8 @@ class RunSettings:
 
 class MethodAdapter(ABC):
     name: ClassVar[str]
+    #: One line for ``jtbench list methods``.
+    description: ClassVar[str] = ""
     #: Path of the method's config.yaml with its paper hyperparameters (None for dummy).
     config_path: ClassVar[Path | None] = None
 

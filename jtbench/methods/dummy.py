@@ -73,6 +73,7 @@ def _background(background: str, height: int, width: int) -> np.ndarray:
 
 class DummyMethod(MethodAdapter):
     name = "dummy"
+    description = "synthetic videos from the reference image and clip: no GPU, no weights (demo, pipeline tests)"
     gpus = 0.0  # the planner asks for no GPU for this method's jobs
 
     def sampling_units(self, combination) -> list[TrainUnit]:

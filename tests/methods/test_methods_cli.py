@@ -1,4 +1,4 @@
-"""`jtbench methods info`: trainable parameters on the real-size UNet built on the meta device."""
+"""`jtbench list methods` and `jtbench methods info`: descriptions, trainable parameters on the meta-device UNet."""
 
 from __future__ import annotations
 
@@ -51,3 +51,23 @@ def test_other_formats(fmt):
 
     result = CliRunner().invoke(app, ["methods", "info", "motiondirector", "--format", fmt])
     assert result.exit_code == 0 and "21258240" in result.stdout
+
+
+def test_list_methods_describes_every_method_and_names_the_table3_row():
+    import yaml
+
+    from jtbench.cli.app import app
+    from jtbench.methods.base import METHODS
+
+    result = CliRunner().invoke(app, ["list", "methods", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row["description"] for row in json.loads(result.stdout)}
+    assert set(rows) == set(METHODS.names())
+    ours = [name for name in rows if METHODS.get(name).__module__.startswith(("jtbench.", "baselines."))]
+    assert len(ours) >= 12 and all(rows[name] for name in ours), {name: rows[name] for name in ours}
+    jointtuner = METHODS.get("jointtuner")
+    variants = yaml.safe_load(jointtuner.config_path.read_text())["variants"]
+    for name in METHODS.names():
+        variant = getattr(METHODS.get(name), "fixed_variant", None)
+        if variant is not None:
+            assert repr(variants[variant]["paper_row"]) in rows[name]
