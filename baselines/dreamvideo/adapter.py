@@ -32,7 +32,12 @@ from baselines.dreamvideo.modules import (
     inject_adapters,
 )
 from baselines.dreamvideo.sampling import DreamVideoSampler
-from baselines.dreamvideo.training import train_identity_adapter, train_motion_adapter, train_textual_inversion
+from baselines.dreamvideo.training import (
+    clip_kind,
+    train_identity_adapter,
+    train_motion_adapter,
+    train_textual_inversion,
+)
 from jtbench.errors import InputError, WeightsError
 from jtbench.io.video import read_image
 from jtbench.methods.base import Checkpoint, MethodAdapter, RunSettings, SampleRequest, TrainingData, TrainUnit
@@ -230,13 +235,21 @@ class DreamVideo(MethodAdapter):
         guide_path = Path(subject.path).parent / sub_meta["appearance_image"]
         guide = clip_image.embed_images(encoder, read_image(guide_path)[None]).to(settings.device)
         del encoder
-        return DreamVideoSampler(components, condition, guide, cfg["sampling"], sub_meta["subject_phrase"],
-                                 sub_meta["token"], settings.precision)
+        return DreamVideoSampler(components, condition, guide, sampling_config(cfg, int(mot_meta["num_clips"])),
+                                 sub_meta["subject_phrase"], sub_meta["token"], settings.precision)
 
     def sample(self, checkpoints: Sequence[Checkpoint], requests: Sequence[SampleRequest], settings: RunSettings,
                out_dir: Path) -> list[Path]:
         sampler = self.load_for_sampling(checkpoints, settings)
         return [sampler.write(req, Path(out_dir)) for req in requests]
+
+
+def sampling_config(cfg: dict[str, Any], num_clips: int) -> dict[str, Any]:
+    """The sampling section with the unconditional appearance-guide strength of the motion's
+    recipe: VGen's joint configs use 0 for the multi-clip one (playingGuitar) and 1 for the
+    single-clip one (carTurn), as training already follows the clip count."""
+    scfg = cfg["sampling"]
+    return {**scfg, "appearance_strength_uncond": float(scfg[f"appearance_strength_uncond_{clip_kind(num_clips)}"])}
 
 
 def _read_meta(path: Path) -> dict[str, Any]:

@@ -161,15 +161,31 @@ def train_identity_adapter(components: T2VComponents, images: list[SubjectImage]
         return _diffusion_step(components, latents, text1.expand(len(idx), -1, -1), cfg["noise_offset"],
                                precision, mask)
 
-    log = _run(int(stage["steps"]), opt, sched, grad_scaler(components.device, precision), loss_fn)
+    steps = steps_to_train(int(stage["steps"]), stage.get("sample_step"))
+    log = _run(steps, opt, sched, grad_scaler(components.device, precision), loss_fn)
     return params, log
 
 
+def steps_to_train(total: int, sample_step: int | None) -> int:
+    """The stage's step count, or the step whose adapter sampling uses when that comes earlier.
+
+    VGen's joint inference loads intermediate adapters (``identity_adapter_index`` /
+    ``motion_adapter_index``). The weights after step k of a longer run equal a k-step run —
+    the rate is constant after the warm-up and nothing depends on the total — so the steps
+    after the sampled one would change nothing that is used: they are not run."""
+    return total if sample_step is None else min(total, int(sample_step))
+
+
+def clip_kind(num_clips: int) -> str:
+    """VGen's two motion recipes: ``multi_clip`` (playingGuitar, 15 clips) or ``single_clip`` (carTurn)."""
+    return "multi_clip" if num_clips > 1 else "single_clip"
+
+
 def motion_schedule(cfg: dict[str, Any], num_clips: int) -> tuple[int, int, float]:
-    """(steps, batch size, p_image_zero) for a single-clip or a multi-clip motion (JT supp. C.1, VGen)."""
-    stage = cfg["motion_adapter"]
-    kind = "multi_clip" if num_clips > 1 else "single_clip"
-    return int(stage[f"steps_{kind}"]), int(stage[f"batch_size_{kind}"]), float(stage[f"p_zero_image_{kind}"])
+    """(steps to train, batch size, p_image_zero) for a single- or multi-clip motion (JT supp. C.1, VGen)."""
+    stage, kind = cfg["motion_adapter"], clip_kind(num_clips)
+    steps = steps_to_train(int(stage[f"steps_{kind}"]), stage.get(f"sample_step_{kind}"))
+    return steps, int(stage[f"batch_size_{kind}"]), float(stage[f"p_zero_image_{kind}"])
 
 
 def train_motion_adapter(components: T2VComponents, encoder: Any, clips: list[MotionClip], caption: str,

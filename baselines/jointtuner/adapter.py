@@ -59,7 +59,11 @@ class Variant:
         if name not in cfg["variants"]:
             raise InputError(f"unknown JointTuner variant {name!r}", file=CONFIG,
                              fix=f"use one of {', '.join(cfg['variants'])}")
-        return cls(name=name, **cfg["variants"][name])
+        variant = cls(name=name, **cfg["variants"][name])
+        if not variant.joint and (variant.union or variant.gated):
+            raise InputError(f"JointTuner variant {name!r}: two-stage training needs separate classic LoRA sets",
+                             file=CONFIG, fix="set union: false and gated: false for a variant with joint: false")
+        return variant
 
 
 def inject_lora(unet: torch.nn.Module, variant: Variant, rank: int, dropout: float):
@@ -73,6 +77,14 @@ def inject_lora(unet: torch.nn.Module, variant: Variant, rank: int, dropout: flo
     targets = find_targets(unet, {**SPATIAL_RULES, **TEMPORAL_RULES})
     wrappers = inject(targets, lambda t: lora_cls(t.linear, rank, dropout))
     return wrappers, {t.name: t.part for t in targets}
+
+
+def set_part_scale(wrappers: dict[str, torch.nn.Module], parts: dict[str, str], part: str, scale: float) -> None:
+    """Switch one part's classic LoRA branches on (1) or off (0) (gated ones ignore ``scale``;
+    ``Variant.from_config`` only lets classic LoRA train in two stages)."""
+    for name, wrapper in wrappers.items():
+        if parts[name] == part:
+            wrapper.scale = scale
 
 
 def cached_order(n: int) -> list[int]:
@@ -154,7 +166,7 @@ class JointTuner(MethodAdapter):
         schedule = self._schedule(encoded, variant, steps, float(tcfg["stage_split"]))
 
         start, losses = 0, []
-        if state := T.load_latest_training_state(workdir):
+        if state := T.load_latest_training_state(workdir, scaler=setup.scaler):
             start, losses = int(state["step"]), list(state["losses"])
             with torch.no_grad():
                 for k, p in params.items():
@@ -169,6 +181,8 @@ class JointTuner(MethodAdapter):
                 for name, group in sets.items():
                     for p in group:
                         p.requires_grad_(name == set_name)
+            if not variant.joint:  # stage II trains κ on ε_θ,κ alone: the spatial set is off (paper Alg. 2)
+                set_part_scale(wrappers, parts, "spatial", 0.0 if set_name == "temporal" else 1.0)
             with setup.autocast():
                 loss = self.loss(setup, item, tcfg, variant)
             setup.backward_step(loss, optimizers[set_name])
@@ -177,8 +191,9 @@ class JointTuner(MethodAdapter):
                 T.save_training_state(workdir, step + 1, {
                     "adapters": {k: p.detach().cpu() for k, p in params.items()},
                     "optimizers": {k: o.state_dict() for k, o in optimizers.items()}, "losses": losses,
-                }, limit=int(tcfg.get("checkpoint_limit") or 1))
+                }, limit=int(tcfg.get("checkpoint_limit") or 1), scaler=setup.scaler)
         c.unet.eval()
+        set_part_scale(wrappers, parts, "spatial", 1.0)
         metadata = {
             "method": self.name, "variant": variant.name, "paper_row": variant.paper_row, "unit": unit.key,
             "base_model": settings.base_model, "backbones": settings.backbones, "precision": settings.precision,

@@ -67,8 +67,8 @@ def set_scale(wrappers: dict[str, torch.nn.Module], scale: float, active: int | 
 
 
 def epoch_positions(n: int, steps: int, shuffle: bool) -> list[tuple[int, int]]:
-    """(item index, position in its epoch) per step: a fresh permutation each epoch when shuffled
-    (the official DataLoader's ``shuffle=True``), drawn from the torch RNG."""
+    """(item index, position in its epoch) per step. Unshuffled (the official default) the two are
+    equal; ``shuffle: true`` reproduces older MD revisions (a fresh torch-RNG permutation per epoch)."""
     out: list[tuple[int, int]] = []
     while len(out) < steps:
         order = torch.randperm(n).tolist() if shuffle else list(range(n))
@@ -186,7 +186,7 @@ class MotionDirector(MethodAdapter):
         c.unet.train()
         losses = []
         for idx, position in epoch_positions(len(encoded), steps, bool(cfg["data"]["shuffle"])):
-            # Quirk kept: the spatial LoRA is chosen by the position in the (shuffled) epoch.
+            # Upstream picks the spatial LoRA by the step's position in its epoch (= the clip, unshuffled).
             active = position if bank > 1 else 0
             mask_spatial = random.uniform(0, 1) < float(stage["mask_spatial_p"])
             set_scale(spatial, 0.0 if mask_spatial else 1.0, active)

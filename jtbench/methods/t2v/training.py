@@ -149,9 +149,12 @@ def autocast(device: str | torch.device, precision: str) -> contextlib.AbstractC
 
 
 def grad_scaler(device: str | torch.device, precision: str) -> torch.amp.GradScaler:
-    """A loss scaler for fp16 on CUDA (accelerate's default); a no-op otherwise."""
-    enabled = precision == "fp16" and torch.device(device).type == "cuda"
-    return torch.amp.GradScaler("cuda", enabled=enabled)
+    """A dynamic loss scaler for fp16 (accelerate's default); a no-op for fp32 and bf16.
+
+    Enabled on the CPU too: ``torch.amp.GradScaler("cpu")`` scales, unscales, skips non-finite
+    steps and backs off there exactly as on CUDA, so CPU tests run the same path a GPU run takes."""
+    kind = torch.device(device).type
+    return torch.amp.GradScaler(kind, enabled=precision == "fp16" and kind in ("cuda", "cpu"))
 
 
 def use_sdpa(unet) -> None:
@@ -169,13 +172,35 @@ def make_adamw(params: Sequence[torch.nn.Parameter], cfg: dict[str, Any]) -> tor
 
 
 # -- training-state checkpoints (limit + resume) ---------------------------------------------
-def save_training_state(workdir: Path, step: int, state: dict[str, Any], limit: int | None = 2) -> Path:
-    """``workdir/checkpoint-<step>/state.pt`` (adapters, optimizers, RNG), keeping the last ``limit``."""
+def _rng_state() -> dict[str, Any]:
+    rng = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():  # dropout, noise and timesteps are drawn on the GPU in a CUDA run
+        rng["cuda"] = torch.cuda.get_rng_state_all()
+    return rng
+
+
+def _restore_rng(rng: dict[str, Any]) -> None:
+    random.setstate(rng["python"])
+    np.random.set_state(rng["numpy"])
+    torch.set_rng_state(rng["torch"])
+    if "cuda" in rng and torch.cuda.is_available():
+        if len(rng["cuda"]) != torch.cuda.device_count():
+            raise InputError(f"the training state holds RNG states of {len(rng['cuda'])} GPUs, this machine has "
+                             f"{torch.cuda.device_count()}", fix="resume on the same GPUs, or delete checkpoint-*")
+        torch.cuda.set_rng_state_all(rng["cuda"])
+
+
+def save_training_state(
+    workdir: Path, step: int, state: dict[str, Any], limit: int | None = 2,
+    scaler: torch.amp.GradScaler | None = None,
+) -> Path:
+    """``workdir/checkpoint-<step>/state.pt`` (adapters, optimizers, RNG incl. CUDA's, the loss
+    scaler's scale and growth tracker), keeping the last ``limit``."""
     folder = Path(workdir) / f"checkpoint-{step}"
     folder.mkdir(parents=True, exist_ok=True)
-    rng = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    extra = {"scaler": scaler.state_dict()} if scaler is not None else {}
     tmp = folder / ".state.pt.tmp"
-    torch.save({"step": step, "rng": rng, **state}, tmp)
+    torch.save({"step": step, "rng": _rng_state(), **extra, **state}, tmp)
     tmp.replace(folder / "state.pt")
     if limit is not None:
         for old in sorted(_checkpoints(workdir), key=lambda p: int(p.name.split("-")[1]))[:-limit]:
@@ -187,15 +212,18 @@ def _checkpoints(workdir: Path) -> list[Path]:
     return [p for p in Path(workdir).glob("checkpoint-*") if (p / "state.pt").is_file()]
 
 
-def load_latest_training_state(workdir: Path) -> dict[str, Any] | None:
-    """The newest training state under ``workdir`` (RNG restored), or None."""
+def load_latest_training_state(workdir: Path, scaler: torch.amp.GradScaler | None = None) -> dict[str, Any] | None:
+    """The newest training state under ``workdir`` (RNG and, when given, the loss scaler restored), or None."""
     found = sorted(_checkpoints(workdir), key=lambda p: int(p.name.split("-")[1]))
     if not found:
         return None
     state = torch.load(found[-1] / "state.pt", weights_only=False)
-    random.setstate(state["rng"]["python"])
-    np.random.set_state(state["rng"]["numpy"])
-    torch.set_rng_state(state["rng"]["torch"])
+    _restore_rng(state["rng"])
+    if scaler is not None and scaler.is_enabled():
+        if not state.get("scaler"):
+            raise InputError("the training state was written without an fp16 loss scaler", file=found[-1],
+                             fix="resume with the precision it was trained with, or delete checkpoint-*")
+        scaler.load_state_dict(state["scaler"])
     return state
 
 
