@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import random
 
 import pytest
 import torch
 
 from jtbench.errors import InputError, VideoError
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 VARIANT_ROWS = {
     "noise_frame": ("Noise-Frame", "frame", True, True, True),
@@ -218,3 +221,62 @@ def test_corrupt_reference_clip_is_named(jt, tiny_settings, tiny_training_data, 
     with pytest.raises(VideoError, match="00.mp4"):
         jt.train(TrainUnit("jointtuner", "combination", "backpack", "train_turning"), data, tiny_settings,
                  tmp_path / "w")
+
+
+def _run_settings(precision: str, **overrides):
+    from jtbench.methods.base import RunSettings
+
+    base = {"resolution": 64, "frames": 4, "sample_steps": 1}
+    return RunSettings(backbones="tiny", device="cpu", precision=precision, overrides={**base, **overrides})
+
+
+def test_mixed_precision_resume_equals_an_uninterrupted_run_and_samples(jt, tiny_training_data, tmp_path):
+    """The path every GPU run takes (fp16 autocast, GradScaler, fp16 VAE/text encoder and cached
+    latents), on the CPU: a run stopped after 2 steps and resumed to 3 equals a 3-step run."""
+    from safetensors.torch import load_file
+
+    from jtbench.benchmark import Benchmark
+    from jtbench.io.video import read_video
+    from jtbench.methods.base import SampleRequest
+
+    combo = Benchmark.load().combinations(subject="backpack", motion="train_turning")[0]
+    [unit] = jt.sampling_units(combo)
+    whole = jt.train(unit, tiny_training_data, _run_settings("fp16", steps=3), tmp_path / "whole")
+    cut = _run_settings("fp16", steps=2, **{"train.checkpoint_every": 1})
+    jt.train(unit, tiny_training_data, cut, tmp_path / "cut")
+    state = torch.load(tmp_path / "cut" / "checkpoint-1" / "state.pt", weights_only=False)
+    assert state["scaler"]["scale"] > 0  # the fp16 loss scaler is live on the CPU and saved
+    assert torch.load(tmp_path / "cut" / "latents.pt", weights_only=False)[0].latents.dtype == torch.float16
+    resumed = jt.train(unit, tiny_training_data, _run_settings("fp16", steps=3), tmp_path / "cut")
+    losses = json.loads((tmp_path / "cut" / "losses.json").read_text())
+    assert losses == json.loads((tmp_path / "whole" / "losses.json").read_text())
+    assert len(losses) == 3 and all(math.isfinite(v) for v in losses)
+    a, b = load_file(str(whole.path)), load_file(str(resumed.path))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    ups = [v for k, v in b.items() if k.endswith("lora_up.weight")]
+    assert ups and all(v.abs().sum() > 0 for v in ups)  # zero-initialised: every step moved them
+    case = Benchmark.load().cases(subject="backpack", motion="train_turning", backgrounds="grass")[0]
+    [video] = jt.sample([resumed], [SampleRequest(case, 11)], _run_settings("fp16"), tmp_path / "v")
+    assert read_video(video).frames.float().std() > 1  # an fp16 UNet decoded real content
+
+
+def test_two_stage_row_trains_the_temporal_set_with_the_spatial_set_off(tiny_training_data, tmp_path, monkeypatch):
+    """−Joint Training (paper Alg. 2): stage II never sees adapted spatial features."""
+    from baselines.jointtuner.adapter import JointTuner
+    from jtbench.benchmark import Benchmark
+    from jtbench.methods.base import get_method
+    from jtbench.methods.t2v.lora import LoRALinear
+
+    seen, original = [], JointTuner.loss
+
+    def spy(setup, item, tcfg, variant):
+        spatial = [m for n, m in setup.components.unet.named_modules() if type(m).__name__ == "Transformer2DModel"]
+        scales = {w.scale for t in spatial for w in t.modules() if isinstance(w, LoRALinear)}
+        seen.append((item.kind, scales))
+        return original(setup, item, tcfg, variant)
+
+    monkeypatch.setattr(JointTuner, "loss", staticmethod(spy))
+    method = get_method("jointtuner-no-joint-training")
+    [unit] = method.sampling_units(Benchmark.load().combinations(subject="backpack", motion="train_turning")[0])
+    method.train(unit, tiny_training_data, _run_settings("fp32", steps=4), tmp_path / "w")
+    assert seen == [("image", {1.0}), ("image", {1.0}), ("video", {0.0}), ("video", {0.0})]

@@ -9,6 +9,8 @@ import torch
 
 from jtbench.errors import InputError, VideoError
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 @pytest.fixture(scope="module")
 def md():

@@ -195,6 +195,36 @@ def test_training_state_limit_and_resume(tmp_path):
     assert torch.equal(torch.rand(3), expected)  # RNG restored to the saved point
 
 
+def test_training_state_keeps_the_loss_scaler_and_cuda_rng(tmp_path, monkeypatch):
+    from jtbench.errors import InputError
+    from jtbench.methods.t2v.training import grad_scaler, load_latest_training_state, save_training_state
+
+    scaler = grad_scaler("cpu", "fp16")
+    assert scaler.is_enabled() and not grad_scaler("cpu", "bf16").is_enabled()
+    weight = torch.nn.Parameter(torch.ones(2))
+    opt = torch.optim.SGD([weight], lr=0.1)
+    for grad in (float("inf"), 1.0):  # one skipped (non-finite) step backs the scale off, one counts
+        scaler.scale((weight * 0).sum())
+        weight.grad = torch.full((2,), grad)
+        scaler.step(opt)
+        scaler.update()
+    assert (scaler.get_scale(), scaler.state_dict()["_growth_tracker"]) == (2.0**15, 1)
+    # CUDA RNG: saved and restored when CUDA is there (faked here: this runner has no GPU)
+    cuda_state, restored = [torch.tensor([7], dtype=torch.uint8)], []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "get_rng_state_all", lambda: cuda_state)
+    monkeypatch.setattr(torch.cuda, "set_rng_state_all", restored.append)
+    save_training_state(tmp_path, 5, {"losses": []}, scaler=scaler)
+    fresh = grad_scaler("cpu", "fp16")
+    state = load_latest_training_state(tmp_path, scaler=fresh)
+    assert state["rng"]["cuda"] == cuda_state and restored == [cuda_state]
+    assert (fresh.get_scale(), fresh.state_dict()["_growth_tracker"]) == (2.0**15, 1)
+    save_training_state(tmp_path, 6, {"losses": []}, scaler=grad_scaler("cpu", "bf16"))  # no scaler in bf16
+    with pytest.raises(InputError, match="precision"):
+        load_latest_training_state(tmp_path, scaler=grad_scaler("cpu", "fp16"))
+
+
 def test_config_overrides():
     from jtbench.errors import InputError
     from jtbench.methods.t2v.config import apply_overrides
