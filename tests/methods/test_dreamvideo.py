@@ -172,6 +172,7 @@ def test_train_and_sample_end_to_end(tiny_t2v_path, tiny_training_data, tmp_path
     clip = read_video(out)
     assert (clip.num_frames, clip.fps, clip.height, clip.width) == (16, 8.0, 64, 64)
     assert sampler.prompt_for(case.prompt).startswith("A <backpack> ")
+    assert sampler.cfg["appearance_strength_uncond"] == 1.0  # one clip: VGen's carTurn recipe
     again = method.load_for_sampling([sub, mot], settings)  # reload from disk: bit-exact latents
     assert torch.equal(again.latents(case.prompt, 7, 16, 64, 64), sampler.last_latents)
 
@@ -233,7 +234,8 @@ def test_multi_clip_motion_uses_batch_two_and_random_frame_guides(tiny_t2v, shar
     from jtbench.methods.base import RunSettings
 
     cfg = DreamVideo().resolved_config(RunSettings(overrides={"resolution": 64}))
-    assert motion_schedule(cfg, 1) == (3000, 1, 0.5) and motion_schedule(cfg, 15) == (1000, 2, 0.0)
+    # VGen carTurn / playingGuitar: trained up to the joint-inference adapter (step 1500 of 3000, 600 of 1000)
+    assert motion_schedule(cfg, 1) == (1500, 1, 0.5) and motion_schedule(cfg, 15) == (600, 2, 0.0)
     cfg["motion_adapter"]["steps_multi_clip"] = 1
     clips = load_motion_clips(sorted((shared_data / "motions" / "riding_bicycle").glob("clip_*.mp4")))
     assert len(clips) == 2 and all(c.frames.shape[0] > 16 for c in clips)  # 25/29.97 FPS → every 3rd/4th frame
@@ -243,6 +245,51 @@ def test_multi_clip_motion_uses_batch_two_and_random_frame_guides(tiny_t2v, shar
     assert len(log.losses) == 1
     moved = [n for n, p in params.items() if n.endswith("up.weight") and p.abs().sum() > 0]
     assert moved  # one AdamW step moved the zero-initialised up projections
+
+
+def test_sampled_steps_and_unconditional_guide_follow_vgens_joint_configs():
+    from baselines.dreamvideo.adapter import DreamVideo, sampling_config
+    from baselines.dreamvideo.training import steps_to_train
+
+    cfg = DreamVideo().config()
+    assert (cfg["identity_adapter"]["steps"], cfg["identity_adapter"]["sample_step"]) == (1000, 500)
+    assert steps_to_train(1000, 500) == 500 and steps_to_train(1000, None) == 1000 and steps_to_train(2, 500) == 2
+    single, multi = sampling_config(cfg, 1), sampling_config(cfg, 15)
+    assert (single["appearance_strength_cond"], single["appearance_strength_uncond"]) == (1.0, 1.0)  # carTurn
+    assert (multi["appearance_strength_cond"], multi["appearance_strength_uncond"]) == (1.0, 0.0)  # playingGuitar
+
+
+def test_mixed_precision_train_and_sample(tiny_t2v_path, tiny_training_data, tmp_path):
+    """fp16 autocast + GradScaler (unscaled before the textual-inversion row mask), on the CPU."""
+    import math
+
+    from baselines.dreamvideo.adapter import TI_KEY, DreamVideo, _load
+    from jtbench.benchmark import Benchmark
+    from jtbench.io.video import read_video
+    from jtbench.methods.base import RunSettings, SampleRequest
+    from jtbench.methods.t2v.base_model import load_base_model
+
+    method = DreamVideo()
+    settings = RunSettings(backbones="tiny", device="cpu", precision="fp16",
+                           overrides={"steps": 2, "resolution": 64, "sample_steps": 1})
+    bench = Benchmark.load()
+    combo = next(c for c in bench.combinations() if c.subject == "backpack" and c.motion == "train_turning")
+    sub_unit, mot_unit = method.sampling_units(combo)
+    sub = method.train(sub_unit, tiny_training_data, settings, tmp_path / "subject")
+    mot = method.train(mot_unit, tiny_training_data, settings, tmp_path / "motion")
+    losses = [*sub.metadata["losses"]["textual_inversion"], *sub.metadata["losses"]["identity_adapter"],
+              *mot.metadata["losses"]]
+    assert len(losses) == 6 and all(math.isfinite(v) for v in losses)
+    base = load_base_model(tiny_t2v_path)
+    init_id = base.tokenizer(sub.metadata["initializer"], add_special_tokens=False).input_ids[0]
+    initial = base.text_encoder.get_input_embeddings().weight[init_id]
+    assert not torch.equal(_load(sub.path)[TI_KEY][0], initial)  # the token's row moved
+    for ckpt in (sub, mot):
+        ups = [v for k, v in _load(ckpt.path).items() if k.endswith("up.weight")]
+        assert ups and all(v.abs().sum() > 0 for v in ups)  # zero-initialised: the adapters trained
+    case = next(c for c in bench.cases() if c.subject == "backpack" and c.motion == "train_turning")
+    out = method.sample([sub, mot], [SampleRequest(case, seed=7)], settings, tmp_path / "videos")[0]
+    assert read_video(out).frames.float().std() > 1
 
 
 def test_mask_folder_gives_vgens_masked_loss(tiny_t2v, tiny_training_data, tmp_path):

@@ -37,6 +37,16 @@ def test_units_and_paper_hyperparameters(md):
     assert (sample["steps"], sample["guidance_scale"], sample["negative_prompt"]) == (30, 12.0, None)
 
 
+def test_data_order_is_unshuffled_so_spatial_lora_i_sees_clip_i(md):
+    from baselines.motiondirector.adapter import epoch_positions
+
+    assert md.config()["data"]["shuffle"] is False  # MD HEAD: both DataLoaders shuffle=False
+    assert epoch_positions(3, 7, shuffle=False) == [(0, 0), (1, 1), (2, 2), (0, 0), (1, 1), (2, 2), (0, 0)]
+    torch.manual_seed(0)
+    shuffled = epoch_positions(3, 30, shuffle=True)  # older MD revisions, on request
+    assert any(idx != pos for idx, pos in shuffled) and sorted(i for i, _ in shuffled[:3]) == [0, 1, 2]
+
+
 def test_appearance_debiased_loss_on_fixed_tensors():
     from baselines.motiondirector.losses import appearance_debiased_loss, temporal_loss
 
@@ -158,3 +168,31 @@ def test_corrupt_clip_names_the_file(md, tiny_settings, tiny_training_data, tmp_
     with pytest.raises(VideoError, match="01.mp4"):
         md.train(TrainUnit("motiondirector", "motion", motion="train_turning"),
                  replace(tiny_training_data, motion_clips=(bad,)), tiny_settings, tmp_path / "w")
+
+
+def test_mixed_precision_two_paths_train_and_sample(md, tiny_training_data, tmp_path):
+    """fp16 autocast + one GradScaler over the spatial and temporal AdamWs + fp16 cached latents, on the CPU."""
+    import json
+
+    from safetensors.torch import load_file
+
+    from jtbench.benchmark import Benchmark
+    from jtbench.io.video import read_video
+    from jtbench.methods.base import RunSettings, SampleRequest
+
+    settings = RunSettings(backbones="tiny", device="cpu", precision="fp16", overrides={
+        "steps": 2, "resolution": 64, "frames": 4, "sample_steps": 1, "temporal.mask_spatial_p": 0.0})
+    combo = Benchmark.load().combinations(subject="backpack", motion="train_turning")[0]
+    subject_unit, motion_unit = md.sampling_units(combo)
+    spatial = md.train(subject_unit, tiny_training_data, settings, tmp_path / "subject")
+    temporal = md.train(motion_unit, tiny_training_data, settings, tmp_path / "motion")
+    for ckpt in (spatial, temporal):
+        losses = json.loads(ckpt.path.with_name(f"{ckpt.path.stem}.losses.json").read_text())
+        assert len(losses) == 2 and all(math.isfinite(v) for v in losses)
+        ups = [v for k, v in load_file(str(ckpt.path)).items() if k.endswith("lora_up.weight")]
+        assert ups and all(v.abs().sum() > 0 for v in ups)  # zero-initialised: the steps were taken
+    cached = torch.load(tmp_path / "motion" / "temporal_latents.pt", weights_only=False)
+    assert cached[0].latents.dtype == torch.float16
+    case = Benchmark.load().cases(subject="backpack", motion="train_turning", backgrounds="grass")[0]
+    [video] = md.sample([spatial, temporal], [SampleRequest(case, 3)], settings, tmp_path / "out")
+    assert read_video(video).frames.float().std() > 1
