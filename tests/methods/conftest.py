@@ -62,3 +62,19 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def train_backpack_train_turning(tiny_training_data, tmp_path):
+    """``run(method, settings) -> (checkpoints, case)``: every unit of the backpack × train_turning
+    combination trained under ``tmp_path/<unit kind>``, and one benchmark case to sample."""
+    from jtbench.benchmark import Benchmark
+
+    def run(method, settings):
+        bench = Benchmark.load()
+        combo = bench.combinations(subject="backpack", motion="train_turning")[0]
+        checkpoints = [method.train(unit, tiny_training_data, settings, tmp_path / unit.kind)
+                       for unit in method.sampling_units(combo)]
+        return checkpoints, bench.cases(subject="backpack", motion="train_turning", backgrounds="grass")[0]
+
+    return run

@@ -102,23 +102,17 @@ def test_spatial_lora_training_skips_temporal_layers_and_reduces_loss(tiny_t2v, 
     assert fixed_loss() < before
 
 
-def test_train_and_sample_with_test_time_training(tiny_t2v_path, tiny_training_data, tmp_path):
+def test_train_and_sample_with_test_time_training(tiny_t2v_path, train_backpack_train_turning, tmp_path):
     from baselines.customttt.adapter import CustomTTT
-    from jtbench.benchmark import Benchmark
     from jtbench.io.video import read_video
     from jtbench.methods.base import RunSettings, SampleRequest
 
     method = CustomTTT()
     settings = RunSettings(backbones="tiny", precision="fp32", overrides={
         "steps": 1, "resolution": 64, "sample_steps": 2, "ttt_steps": 2, "reference_steps": 1})
-    bench = Benchmark.load()
-    combo = next(c for c in bench.combinations() if c.subject == "backpack" and c.motion == "train_turning")
-    sub_unit, mot_unit = method.sampling_units(combo)
-    sub = method.train(sub_unit, tiny_training_data, settings, tmp_path / "subject")
-    mot = method.train(mot_unit, tiny_training_data, settings, tmp_path / "motion")
+    (sub, mot), case = train_backpack_train_turning(method, settings)
     assert sub.path.name == "spatial_lora.safetensors" and sub.metadata["step"] == 1
     assert mot.metadata["part"] == "temporal" and sub.path.with_suffix(".json").is_file()
-    case = next(c for c in bench.cases() if c.subject == "backpack" and c.motion == "train_turning")
     sampler = method.load_for_sampling([sub, mot], settings)  # what method.sample runs
     out = sampler.write(SampleRequest(case, seed=3), tmp_path / "videos")
     assert out == tmp_path / "videos" / case.case_id / "3.mp4"
@@ -135,30 +129,24 @@ def test_train_and_sample_with_test_time_training(tiny_t2v_path, tiny_training_d
     assert all(torch.equal(again.snapshot[k], v) for k, v in sampler.snapshot.items())
 
 
-def test_mixed_precision_train_and_sample_with_test_time_training(tiny_training_data, tmp_path):
+def test_mixed_precision_train_and_sample_with_test_time_training(train_backpack_train_turning, tmp_path):
     """fp16 autocast + GradScaler around Lion in both LoRA phases and in the per-prompt TTT, on the CPU."""
     import math
 
     from safetensors.torch import load_file
 
     from baselines.customttt.adapter import CustomTTT
-    from jtbench.benchmark import Benchmark
     from jtbench.io.video import read_video
     from jtbench.methods.base import RunSettings, SampleRequest
 
     method = CustomTTT()
     settings = RunSettings(backbones="tiny", device="cpu", precision="fp16", overrides={
         "steps": 2, "resolution": 64, "sample_steps": 1, "ttt_steps": 2, "reference_steps": 1})
-    bench = Benchmark.load()
-    combo = next(c for c in bench.combinations() if c.subject == "backpack" and c.motion == "train_turning")
-    sub_unit, mot_unit = method.sampling_units(combo)
-    sub = method.train(sub_unit, tiny_training_data, settings, tmp_path / "subject")
-    mot = method.train(mot_unit, tiny_training_data, settings, tmp_path / "motion")
+    (sub, mot), case = train_backpack_train_turning(method, settings)
     for ckpt in (sub, mot):
         assert len(ckpt.metadata["losses"]) == 2 and all(math.isfinite(v) for v in ckpt.metadata["losses"])
         ups = [v for k, v in load_file(str(ckpt.path)).items() if k.endswith("lora_up.weight")]
         assert ups and all(v.abs().sum() > 0 for v in ups)  # zero-initialised: Lion stepped
-    case = next(c for c in bench.cases() if c.subject == "backpack" and c.motion == "train_turning")
     sampler = method.load_for_sampling([sub, mot], settings)
     out = sampler.write(SampleRequest(case, seed=3), tmp_path / "videos")
     assert len(sampler.last_ttt_losses) == 2 and all(math.isfinite(v) for v in sampler.last_ttt_losses)

@@ -259,12 +259,11 @@ def test_sampled_steps_and_unconditional_guide_follow_vgens_joint_configs():
     assert (multi["appearance_strength_cond"], multi["appearance_strength_uncond"]) == (1.0, 0.0)  # playingGuitar
 
 
-def test_mixed_precision_train_and_sample(tiny_t2v_path, tiny_training_data, tmp_path):
+def test_mixed_precision_train_and_sample(tiny_t2v_path, train_backpack_train_turning, tmp_path):
     """fp16 autocast + GradScaler (unscaled before the textual-inversion row mask), on the CPU."""
     import math
 
     from baselines.dreamvideo.adapter import TI_KEY, DreamVideo, _load
-    from jtbench.benchmark import Benchmark
     from jtbench.io.video import read_video
     from jtbench.methods.base import RunSettings, SampleRequest
     from jtbench.methods.t2v.base_model import load_base_model
@@ -272,11 +271,7 @@ def test_mixed_precision_train_and_sample(tiny_t2v_path, tiny_training_data, tmp
     method = DreamVideo()
     settings = RunSettings(backbones="tiny", device="cpu", precision="fp16",
                            overrides={"steps": 2, "resolution": 64, "sample_steps": 1})
-    bench = Benchmark.load()
-    combo = next(c for c in bench.combinations() if c.subject == "backpack" and c.motion == "train_turning")
-    sub_unit, mot_unit = method.sampling_units(combo)
-    sub = method.train(sub_unit, tiny_training_data, settings, tmp_path / "subject")
-    mot = method.train(mot_unit, tiny_training_data, settings, tmp_path / "motion")
+    (sub, mot), case = train_backpack_train_turning(method, settings)
     losses = [*sub.metadata["losses"]["textual_inversion"], *sub.metadata["losses"]["identity_adapter"],
               *mot.metadata["losses"]]
     assert len(losses) == 6 and all(math.isfinite(v) for v in losses)
@@ -287,7 +282,6 @@ def test_mixed_precision_train_and_sample(tiny_t2v_path, tiny_training_data, tmp
     for ckpt in (sub, mot):
         ups = [v for k, v in _load(ckpt.path).items() if k.endswith("up.weight")]
         assert ups and all(v.abs().sum() > 0 for v in ups)  # zero-initialised: the adapters trained
-    case = next(c for c in bench.cases() if c.subject == "backpack" and c.motion == "train_turning")
     out = method.sample([sub, mot], [SampleRequest(case, seed=7)], settings, tmp_path / "videos")[0]
     assert read_video(out).frames.float().std() > 1
 

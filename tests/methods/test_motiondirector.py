@@ -170,22 +170,18 @@ def test_corrupt_clip_names_the_file(md, tiny_settings, tiny_training_data, tmp_
                  replace(tiny_training_data, motion_clips=(bad,)), tiny_settings, tmp_path / "w")
 
 
-def test_mixed_precision_two_paths_train_and_sample(md, tiny_training_data, tmp_path):
+def test_mixed_precision_two_paths_train_and_sample(md, train_backpack_train_turning, tmp_path):
     """fp16 autocast + one GradScaler over the spatial and temporal AdamWs + fp16 cached latents, on the CPU."""
     import json
 
     from safetensors.torch import load_file
 
-    from jtbench.benchmark import Benchmark
     from jtbench.io.video import read_video
     from jtbench.methods.base import RunSettings, SampleRequest
 
     settings = RunSettings(backbones="tiny", device="cpu", precision="fp16", overrides={
         "steps": 2, "resolution": 64, "frames": 4, "sample_steps": 1, "temporal.mask_spatial_p": 0.0})
-    combo = Benchmark.load().combinations(subject="backpack", motion="train_turning")[0]
-    subject_unit, motion_unit = md.sampling_units(combo)
-    spatial = md.train(subject_unit, tiny_training_data, settings, tmp_path / "subject")
-    temporal = md.train(motion_unit, tiny_training_data, settings, tmp_path / "motion")
+    (spatial, temporal), case = train_backpack_train_turning(md, settings)
     for ckpt in (spatial, temporal):
         losses = json.loads(ckpt.path.with_name(f"{ckpt.path.stem}.losses.json").read_text())
         assert len(losses) == 2 and all(math.isfinite(v) for v in losses)
@@ -193,6 +189,5 @@ def test_mixed_precision_two_paths_train_and_sample(md, tiny_training_data, tmp_
         assert ups and all(v.abs().sum() > 0 for v in ups)  # zero-initialised: the steps were taken
     cached = torch.load(tmp_path / "motion" / "temporal_latents.pt", weights_only=False)
     assert cached[0].latents.dtype == torch.float16
-    case = Benchmark.load().cases(subject="backpack", motion="train_turning", backgrounds="grass")[0]
     [video] = md.sample([spatial, temporal], [SampleRequest(case, 3)], settings, tmp_path / "out")
     assert read_video(video).frames.float().std() > 1
