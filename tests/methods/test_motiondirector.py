@@ -170,8 +170,10 @@ def test_corrupt_clip_names_the_file(md, tiny_settings, tiny_training_data, tmp_
                  replace(tiny_training_data, motion_clips=(bad,)), tiny_settings, tmp_path / "w")
 
 
-def test_mixed_precision_two_paths_train_and_sample(md, train_backpack_train_turning, tmp_path):
-    """fp16 autocast + one GradScaler over the spatial and temporal AdamWs + fp16 cached latents, on the CPU."""
+@pytest.mark.parametrize(("precision", "dtype"), [("fp16", torch.float16), ("bf16", torch.bfloat16)])
+def test_mixed_precision_two_paths_train_and_sample(md, train_backpack_train_turning, tmp_path, precision, dtype):
+    """Autocast + (fp16) one GradScaler over the spatial and temporal AdamWs + low-precision cached
+    latents, on the CPU; bf16 runs without a scaler, as accelerate does."""
     import json
 
     from safetensors.torch import load_file
@@ -179,7 +181,7 @@ def test_mixed_precision_two_paths_train_and_sample(md, train_backpack_train_tur
     from jtbench.io.video import read_video
     from jtbench.methods.base import RunSettings, SampleRequest
 
-    settings = RunSettings(backbones="tiny", device="cpu", precision="fp16", overrides={
+    settings = RunSettings(backbones="tiny", device="cpu", precision=precision, overrides={
         "steps": 2, "resolution": 64, "frames": 4, "sample_steps": 1, "temporal.mask_spatial_p": 0.0})
     (spatial, temporal), case = train_backpack_train_turning(md, settings)
     for ckpt in (spatial, temporal):
@@ -188,6 +190,6 @@ def test_mixed_precision_two_paths_train_and_sample(md, train_backpack_train_tur
         ups = [v for k, v in load_file(str(ckpt.path)).items() if k.endswith("lora_up.weight")]
         assert ups and all(v.abs().sum() > 0 for v in ups)  # zero-initialised: the steps were taken
     cached = torch.load(tmp_path / "motion" / "temporal_latents.pt", weights_only=False)
-    assert cached[0].latents.dtype == torch.float16
+    assert cached[0].latents.dtype == dtype
     [video] = md.sample([spatial, temporal], [SampleRequest(case, 3)], settings, tmp_path / "out")
     assert read_video(video).frames.float().std() > 1
