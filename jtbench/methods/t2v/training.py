@@ -219,8 +219,8 @@ def load_latest_training_state(workdir: Path, scaler: torch.amp.GradScaler | Non
         return None
     state = torch.load(found[-1] / "state.pt", weights_only=False)
     _restore_rng(state["rng"])
-    if scaler is not None and scaler.is_enabled():
-        if not state.get("scaler"):
+    if scaler is not None and scaler.is_enabled() and "scaler" in state:  # absent: written before jtbench kept it
+        if not state["scaler"]:
             raise InputError("the training state was written without an fp16 loss scaler", file=found[-1],
                              fix="resume with the precision it was trained with, or delete checkpoint-*")
         scaler.load_state_dict(state["scaler"])
