@@ -167,9 +167,15 @@ class Benchmark:
             raise InputError("reference image is missing", file=path, fix="run `jtbench data prepare`")
         return path
 
-    def reference_video(self, motion: str) -> Path:
-        """The motion's ``00.mp4`` (Mot-Fid reference)."""
-        path = self._require_root() / "motions" / motion / "00.mp4"
-        if not path.is_file():
+    def reference_video(self, motion: str, frames: int | None = None) -> Path:
+        """The motion's ``00.mp4`` (Mot-Fid reference): of the set that fits a ``frames``-frame
+        video (``motions/`` 16 frames, ``motions_49f/`` 49; :func:`~jtbench.benchmark.prepared.motion_clip`),
+        of ``motions/`` when ``frames`` is None."""
+        from jtbench.benchmark.prepared import motion_clip
+
+        root = self._require_root()
+        path = motion_clip(root, motion, frames)
+        if path is None:
+            path = root / "motions" / motion / "00.mp4"
             raise InputError("reference video is missing", file=path, fix="run `jtbench data prepare`")
         return path

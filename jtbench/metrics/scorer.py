@@ -43,8 +43,9 @@ import pandas as pd
 
 from jtbench import __version__
 from jtbench.benchmark.combinations import Benchmark
+from jtbench.benchmark.prepared import ReferenceLedger, join_labels
 from jtbench.errors import JtbenchError, VideoError
-from jtbench.io.layout import ResolvedEntry, VideoEntry, resolve_entry
+from jtbench.io.layout import ResolvedEntry, VideoEntry, fit_reference_to_length, resolve_entry
 from jtbench.io.tables import metric_columns, read_results, upsert_results
 from jtbench.io.video import file_sha256, read_video
 from jtbench.metrics.base import METRICS, PAPER_METRICS, Metric, Sample, ScoringContext, create_metric
@@ -170,6 +171,7 @@ class Scorer:
         self._need_image = any(m.spec.needs_reference_image for m in self.metrics)
         self._need_video = any(m.spec.needs_reference_video for m in self.metrics)
         self._digests: dict[frozenset, tuple[dict[str, str], str]] = {}
+        self.references = ReferenceLedger(self.benchmark.data_root)  # what each row was scored against
 
     # -- provenance -----------------------------------------------------------------------
     def loaded_files(self) -> dict[str, dict[str, Path]]:
@@ -258,6 +260,7 @@ class Scorer:
         if keep_old:
             row.update({c: old.get(c) for c in metric_columns(pd.DataFrame([old]))})
         row.update(values)
+        row.update(self.references.columns(item.reference_image, item.reference_video, old if keep_old else None))
         _, weights_digest = self.weights_digest()
         row.update(
             case_id=case.case_id if case else None,
@@ -324,6 +327,7 @@ class Scorer:
             start = time.perf_counter()
             clip = read_video(item.video, min_frames=2)  # the one decode every metric shares
             report.timings["decode"] += time.perf_counter() - start
+            item = fit_reference_to_length(item, clip.num_frames, self.benchmark)  # 49 frames → motions_49f/
         except JtbenchError as exc:
             report.unscorable.append(Unscorable(str(entry.video), exc.problem, exc.fix or ""))
             return
@@ -354,8 +358,9 @@ class Scorer:
                 writer.writerows([u.video, u.problem, u.fix] for u in report.unscorable)
         else:
             errors.unlink(missing_ok=True)  # a stale list from an earlier run would mislead
-        if (out / RESULTS_FILE).is_file():
-            summarise(read_results(out / RESULTS_FILE)).to_csv(out / SUMMARY_FILE, index=False)
+        table = read_results(out / RESULTS_FILE) if (out / RESULTS_FILE).is_file() else None
+        if table is not None:
+            summarise(table).to_csv(out / SUMMARY_FILE, index=False)
         for name, seconds in getattr(self.hub, "load_seconds", {}).items():
             report.timings[f"load:{name}"] = seconds
         digests, _ = self.weights_digest()
@@ -372,6 +377,8 @@ class Scorer:
                 "hub": self.hub.describe(),
                 "run": {"scored": report.scored, "skipped": report.skipped, "unscorable": len(report.unscorable)},
                 "timings_s": {k: round(v, 3) for k, v in report.timings.items()},
+                "reference_set": join_labels(table.get("reference_set", [])) if table is not None else None,
+                "references": self.references.describe(),
             },
         )
         (out / PROVENANCE_FILE).write_text(json.dumps(stamp, indent=1, default=str))
