@@ -49,6 +49,9 @@ class PromptCase:
         return asdict(self)
 
 
+PREPARE_FIX = "run `jtbench data prepare --source jointtuner=PATH` (the JointTuner release; see its --help)"
+
+
 def _match(value: str, wanted: str | Sequence[str] | None) -> bool:
     if wanted is None:
         return True
@@ -164,7 +167,7 @@ class Benchmark:
         """The subject's ``00.jpg`` (CLIP-I reference)."""
         path = self._require_root() / "subjects" / subject / "00.jpg"
         if not path.is_file():
-            raise InputError("reference image is missing", file=path, fix="run `jtbench data prepare`")
+            raise InputError("reference image is missing", file=path, fix=PREPARE_FIX)
         return path
 
     def reference_video(self, motion: str, frames: int | None = None) -> Path:
@@ -177,5 +180,5 @@ class Benchmark:
         path = motion_clip(root, motion, frames)
         if path is None:
             path = root / "motions" / motion / "00.mp4"
-            raise InputError("reference video is missing", file=path, fix="run `jtbench data prepare`")
+            raise InputError("reference video is missing", file=path, fix=PREPARE_FIX)
         return path

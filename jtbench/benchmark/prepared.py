@@ -33,6 +33,7 @@ RELEASE_LABEL = "jointtuner-release"  # the files the paper scored against, copi
 REBUILT_LABEL = "rebuilt"  # rebuilt by jtbench from DAVIS / UCF101 / DreamBooth / CustomConcept101 …
 EXTERNAL_LABEL = "external"  # a reference an index row names, outside the prepared folder
 UNVERIFIED_LABEL = "unverified"  # inside the prepared folder, but not (or no longer) as the lock file says
+NOT_RECORDED_LABEL = "not-recorded"  # a result row written before jtbench recorded its references
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,15 @@ def join_labels(labels: Iterable[str | None]) -> str | None:
     """Several labels as one: sorted, unique, ``+``-joined (None when there are none)."""
     unique = sorted({part for label in labels if isinstance(label, str) and label for part in label.split("+")})
     return "+".join(unique) or None
+
+
+def rows_reference_set(labels: Iterable[str | None]) -> str | None:
+    """The reference set(s) of result rows; rows that record none count as ``not-recorded``
+    beside rows that do (None when no row records one)."""
+    labels = list(labels)
+    if not any(isinstance(label, str) and label for label in labels):
+        return None
+    return join_labels(label if isinstance(label, str) and label else NOT_RECORDED_LABEL for label in labels)
 
 
 def lock_reference_set(lock: dict) -> str | None:

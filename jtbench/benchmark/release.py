@@ -135,7 +135,9 @@ def _listing(base: Path, part: ReleasePart, problems: list[str]) -> list[tuple[s
         except zipfile.BadZipFile as exc:
             problems.append(f"{path}: not a readable zip archive ({exc})")
             continue
-        out += [(str(path), m, ReleaseFile(path, m)) for m in members if not _hidden(m)]
+        # some Windows zip tools write "\\" between folders; the member keeps its stored name
+        out += [(str(path), m.replace("\\", "/"), ReleaseFile(path, m)) for m in members]
+    out = [(where, rel, file) for where, rel, file in out if not _hidden(rel)]
     return out
 
 

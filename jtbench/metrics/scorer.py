@@ -43,7 +43,7 @@ import pandas as pd
 
 from jtbench import __version__
 from jtbench.benchmark.combinations import Benchmark
-from jtbench.benchmark.prepared import ReferenceLedger, join_labels
+from jtbench.benchmark.prepared import ReferenceLedger, rows_reference_set
 from jtbench.errors import JtbenchError, VideoError
 from jtbench.io.layout import ResolvedEntry, VideoEntry, fit_reference_to_length, resolve_entry
 from jtbench.io.tables import metric_columns, read_results, upsert_results
@@ -377,7 +377,7 @@ class Scorer:
                 "hub": self.hub.describe(),
                 "run": {"scored": report.scored, "skipped": report.skipped, "unscorable": len(report.unscorable)},
                 "timings_s": {k: round(v, 3) for k, v in report.timings.items()},
-                "reference_set": join_labels(table.get("reference_set", [])) if table is not None else None,
+                "reference_set": rows_reference_set(table.get("reference_set", [])) if table is not None else None,
                 "references": self.references.describe(),
             },
         )

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from jtbench.benchmark.prepared import join_labels
+from jtbench.benchmark.prepared import rows_reference_set
 from jtbench.io.tables import metric_columns
 
 GROUP_KEYS = ("method", "base_model", "backbones")
@@ -44,6 +44,6 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
         row.update({c: part[c].mean(skipna=True) for c in columns})
         gaps = {c: int(part[c].isna().sum()) for c in columns if part[c].isna().any()}
         row["missing"] = ", ".join(f"{c}: {n}" for c, n in gaps.items()) or None
-        row["reference_set"] = join_labels(part["reference_set"]) if "reference_set" in part else None
+        row["reference_set"] = rows_reference_set(part["reference_set"]) if "reference_set" in part else None
         rows.append(row)
     return pd.DataFrame(rows, columns=[*keys, "videos", *columns, "missing", "reference_set"])

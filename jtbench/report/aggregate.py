@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from jtbench.benchmark import Benchmark
+from jtbench.benchmark.prepared import NOT_RECORDED_LABEL
 from jtbench.errors import InputError
 from jtbench.metrics.base import PAPER_COLUMNS
 
@@ -216,7 +217,7 @@ def _reference_set_problems(results: pd.DataFrame | None) -> list[str]:
     """Rows scored against the JointTuner release and against rebuilt references (or unknown ones)."""
     if results is None or "reference_set" not in results.columns or results["reference_set"].isna().all():
         return []  # tables from before jtbench recorded the references: nothing to compare
-    labels = results["reference_set"].where(results["reference_set"].notna(), "not recorded")
+    labels = results["reference_set"].where(results["reference_set"].notna(), NOT_RECORDED_LABEL)
     if labels.nunique() <= 1 and "+" not in str(labels.iloc[0]):
         return []
     who = results.assign(_set=labels).groupby("_set")["method"].agg(lambda m: ", ".join(sorted(set(map(str, m)))))
