@@ -149,15 +149,30 @@ class ReferenceLedger:
         self.used: dict[str, ReferenceRecord] = {}
         self._seen: dict[tuple[str, int, int], ReferenceRecord] = {}
 
-    def record(self, path: Path) -> ReferenceRecord:
+    def lookup(self, path: Path) -> ReferenceRecord:
+        """Path, SHA-256 and label of a reference file (hashed once per path, size and mtime)."""
         path = Path(path).resolve()
         stat = path.stat()
         key = (str(path), stat.st_size, stat.st_mtime_ns)
         if key not in self._seen:
             self._seen[key] = self._describe(path)
-        record = self._seen[key]
+        return self._seen[key]
+
+    def record(self, path: Path) -> ReferenceRecord:
+        """:meth:`lookup`, and remember the file as used by this run (provenance)."""
+        record = self.lookup(path)
         self.used[record.path] = record
         return record
+
+    def changed(self, old: dict[str, Any], image: Path | None, video: Path | None) -> set[str]:
+        """The reference columns whose file is no longer the one the old row was scored against
+        (e.g. the folder was prepared again from the release); a row that records none is kept."""
+        out = set()
+        for kind, path in (("reference_image", image), ("reference_video", video)):
+            recorded = old.get(f"{kind}_sha256")
+            if path is not None and isinstance(recorded, str) and recorded and self.lookup(path).sha256 != recorded:
+                out.add(kind)
+        return out
 
     def _describe(self, path: Path) -> ReferenceRecord:
         digest = file_sha256(path)

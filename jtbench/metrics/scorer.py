@@ -19,8 +19,9 @@ Failure policy (SPEC §6):
 Resumption and merge semantics (row key: method, video_sha256):
 
 - a metric is *done* for a row when the row's ``metric_versions`` names the same version, the
-  row was scored with the same backbones (paper / tiny) and its value is finite; done metrics
-  are skipped, failed ones are retried;
+  row was scored with the same backbones (paper / tiny), its value is finite and its reference
+  file (the row's ``reference_*_sha256``) is still the one it would be scored against; done
+  metrics are skipped, failed ones are retried;
 - re-scoring a subset (``--metrics``) replaces only the selected columns, their
   ``metric_versions`` entries and their ``errors`` lines; other columns keep their values.
   When the old row came from other backbones, its values are dropped instead of mixed;
@@ -47,7 +48,7 @@ from jtbench.benchmark.prepared import ReferenceLedger, rows_reference_set
 from jtbench.errors import JtbenchError, VideoError
 from jtbench.io.layout import ResolvedEntry, VideoEntry, fit_reference_to_length, resolve_entry
 from jtbench.io.tables import metric_columns, read_results, upsert_results
-from jtbench.io.video import file_sha256, read_video
+from jtbench.io.video import count_frames, file_sha256, read_video
 from jtbench.metrics.base import METRICS, PAPER_METRICS, Metric, Sample, ScoringContext, create_metric
 from jtbench.metrics.summary import summarise
 from jtbench.models.base import ModelHub
@@ -216,6 +217,23 @@ class Scorer:
             if not (versions.get(m.spec.name) == m.spec.version and _is_finite(old.get(m.spec.column)))
         ]
 
+    def _stale_references(self, old: dict[str, Any] | None, item: ResolvedEntry) -> list[Metric]:
+        """Done metrics whose reference file changed since (checked before decoding: the clip's
+        frame count comes from the container)."""
+        done = [m for m in self.metrics if m not in self.pending(old)]
+        if old is None or not done:
+            return []
+        video = item.reference_video
+        if video is not None and any(m.spec.needs_reference_video for m in done):
+            video = fit_reference_to_length(item, count_frames(item.video), self.benchmark).reference_video
+        changed = self.references.changed(old, item.reference_image, video)
+        return [
+            m
+            for m in done
+            if (m.spec.needs_reference_image and "reference_image" in changed)
+            or (m.spec.needs_reference_video and "reference_video" in changed)
+        ]
+
     # -- one video ------------------------------------------------------------------------
     def score_sample(self, sample: Sample, metrics: Sequence[Metric], report: ScoreReport) -> tuple[dict, list]:
         """Every metric on one decoded sample: ``({column: value}, [errors lines])``; never raises."""
@@ -255,7 +273,8 @@ class Scorer:
         redone = {m.spec.column for m in pending} | {"video"}
         versions = json.loads(old.get("metric_versions") or "{}") if keep_old else {}
         versions.update({m.spec.name: m.spec.version for m in pending})
-        old_lines = (old.get("errors") or "").splitlines() if keep_old else []
+        old_errors = old.get("errors") if keep_old else None  # null reads back as None or NaN
+        old_lines = old_errors.splitlines() if isinstance(old_errors, str) else []
         row: dict[str, Any] = {}
         if keep_old:
             row.update({c: old.get(c) for c in metric_columns(pd.DataFrame([old]))})
@@ -320,7 +339,7 @@ class Scorer:
             report.timings["hash"] += time.perf_counter() - start
             method = entry.method or self.method
             old = existing.get((method, digest))
-            pending = self.pending(old)
+            pending = self.pending(old) + self._stale_references(old, item)
             if not pending:
                 report.skipped += 1
                 return

@@ -142,3 +142,39 @@ def test_a_report_mixing_release_and_rebuilt_references_warns(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error", MixedRowsWarning)
         build_table("main", gather([tmp_path / "same"]))
+
+
+def test_a_changed_reference_is_scored_again_an_unchanged_one_is_skipped(tmp_path):
+    """Re-preparing changes the 49-frame clip: the 49-frame video is re-scored, the 16-frame one is not."""
+    from _score_fakes import make_video
+
+    from jtbench.benchmark import Benchmark
+    from jtbench.benchmark.prepare import prepare
+    from jtbench.io.layout import scan_folder
+    from jtbench.metrics.scorer import Scorer, TimedHub
+
+    members = release_members(16)
+    data = tmp_path / "D"
+    prepare(data, {"jointtuner": make_release(tmp_path / "v1", members=members)}, motions=[FLUTE])
+    videos = tmp_path / "jt"
+    make_video(video_path(videos, CASE, 0), 90, frames=49)
+    make_video(video_path(videos, CASE, 1), 120, frames=16)
+    hub = TimedHub(backbones="tiny", device="cpu", precision="fp32", tiny_dir=tmp_path / "tiny")
+
+    def run():
+        scorer = Scorer(["jtbench_test_reference"], hub=hub, benchmark=Benchmark.load(data_root=data))
+        return scorer.score(scan_folder(videos, method="jt"), tmp_path / "out")
+
+    assert run().scored == 2
+    first = read_results(tmp_path / "out").set_index("seed")["reference_video_sha256"]
+    changed = {name: dict(files) for name, files in members.items()}
+    changed["motion_49f.zip"][f"motion_49f/{FLUTE}/00.mp4"] = release_members(32)["motion_49f.zip"][
+        f"motion_49f/{FLUTE}/00.mp4"
+    ]
+    prepare(data, {"jointtuner": make_release(tmp_path / "v2", members=changed)}, motions=[FLUTE])
+    report = run()
+    assert (report.scored, report.skipped) == (1, 1)
+    second = read_results(tmp_path / "out").set_index("seed")["reference_video_sha256"]
+    assert second[0] != first[0] and second[0] == file_sha256(data / "motions_49f" / FLUTE / "00.mp4")
+    assert second[1] == first[1]
+    assert (run().scored, run().skipped) == (0, 2)
