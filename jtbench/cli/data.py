@@ -63,6 +63,8 @@ def prepare(
         typer.echo(f"demo slice prepared in {root} (stand-in motion clips, not benchmark data)")
         return
     sources = _parse_sources(source)
+    if rebuild and download is None:
+        raise InputError("--rebuild only chooses what --download fetches", fix="add --download DIR, or drop --rebuild")
     if download is not None and rebuild:
         wanted = set(SOURCES) - set(sources)
         sources.update(prep.download_sources(sorted(wanted), download))
