@@ -49,6 +49,9 @@ class PromptCase:
         return asdict(self)
 
 
+PREPARE_FIX = "run `jtbench data prepare --source jointtuner=PATH` (the JointTuner release; see its --help)"
+
+
 def _match(value: str, wanted: str | Sequence[str] | None) -> bool:
     if wanted is None:
         return True
@@ -164,12 +167,18 @@ class Benchmark:
         """The subject's ``00.jpg`` (CLIP-I reference)."""
         path = self._require_root() / "subjects" / subject / "00.jpg"
         if not path.is_file():
-            raise InputError("reference image is missing", file=path, fix="run `jtbench data prepare`")
+            raise InputError("reference image is missing", file=path, fix=PREPARE_FIX)
         return path
 
-    def reference_video(self, motion: str) -> Path:
-        """The motion's ``00.mp4`` (Mot-Fid reference)."""
-        path = self._require_root() / "motions" / motion / "00.mp4"
-        if not path.is_file():
-            raise InputError("reference video is missing", file=path, fix="run `jtbench data prepare`")
+    def reference_video(self, motion: str, frames: int | None = None) -> Path:
+        """The motion's ``00.mp4`` (Mot-Fid reference): of the set that fits a ``frames``-frame
+        video (``motions/`` 16 frames, ``motions_49f/`` 49; :func:`~jtbench.benchmark.prepared.motion_clip`),
+        of ``motions/`` when ``frames`` is None."""
+        from jtbench.benchmark.prepared import motion_clip
+
+        root = self._require_root()
+        path = motion_clip(root, motion, frames)
+        if path is None:
+            path = root / "motions" / motion / "00.mp4"
+            raise InputError("reference video is missing", file=path, fix=PREPARE_FIX)
         return path

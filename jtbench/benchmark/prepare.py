@@ -1,9 +1,13 @@
-"""Build the prepared layout of SPEC §2 from the official sources (or the demo stand-ins).
+"""Build the prepared layout of SPEC §2: from the JointTuner release, the original sources, or the demo.
 
-Output: ``subjects/<subject>/00.jpg, 01.jpg …`` (the source images in sorted order, renamed;
-JPEG bytes copied unchanged) and ``motions/<motion>/00.mp4 …`` (every ``stride``-th frame, then
-the first 16, written at 8 FPS, original resolution), plus ``jtbench-data.lock.json`` with the
-SHA-256 of every produced file. :func:`verify` re-checks that lock file.
+The recommended source is the JointTuner release (``--source jointtuner=PATH``,
+:mod:`jtbench.benchmark.release`): the paper's own files, copied byte for byte, including the
+49-frame set ``motions_49f/``. The fallback rebuilds the references from the original data sets:
+``subjects/<subject>/00.jpg, 01.jpg …`` (the source images in sorted order, renamed; JPEG bytes
+copied unchanged) and ``motions/<motion>/00.mp4 …`` (every ``stride``-th frame, then the first
+16, written at 8 FPS, original resolution) — never byte-identical to the paper's files. Either
+way ``jtbench-data.lock.json`` records every file's SHA-256 and source
+(:mod:`jtbench.benchmark.prepared`); :func:`verify` re-checks it.
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ import numpy as np
 import yaml
 
 from jtbench.benchmark.combinations import Benchmark, Combination
-from jtbench.benchmark.manifest import Manifest, Motion, Subject, load_manifest
+from jtbench.benchmark.manifest import SOURCES, Manifest, Motion, Subject, load_manifest
+from jtbench.benchmark.prepared import LOCK_NAME, RELEASE_LABEL, file_source, lock_reference_set, read_lock
+from jtbench.benchmark.release import RELEASE_SOURCE, ReleaseFile, expected_layout, release_plan
 from jtbench.errors import InputError, ManifestError
 from jtbench.io.digest import file_sha256
 from jtbench.io.video import read_image, read_video, stride_round, write_video
 from jtbench.paths import manifests_dir
 
-LOCK_NAME = "jtbench-data.lock.json"
 CLIP_FRAMES = 16
 CLIP_FPS = 8.0
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -35,6 +40,8 @@ class PrepareReport:
     root: Path
     written: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # already prepared, unchanged
+    removed: list[str] = field(default_factory=list)  # left from an earlier preparation of the same folder
+    reference_set: str | None = None  # jointtuner-release, rebuilt, demo (+-joined when mixed)
 
 
 # -- locating sources -------------------------------------------------------------------------
@@ -117,7 +124,11 @@ def _write_clip_from_frames(folder: Path, dst: Path, stride: int) -> None:
 # -- the benchmark from official sources ------------------------------------------------------
 def _missing_message(missing: list[str], manifest: Manifest) -> str:
     lines = ["these sources are missing:"] + [f"  - {m}" for m in missing]
-    lines.append("download them and pass --source NAME=PATH (published layouts are accepted):")
+    lines.append(
+        f"recommended: the paper's own files, --source {RELEASE_SOURCE}=PATH (or --download DIR to fetch them):"
+    )
+    lines += ["  " + line for line in expected_layout(manifest).splitlines()[:3]]
+    lines.append("fallback: rebuild from the original data sets, --source NAME=PATH (published layouts accepted):")
     for name, src in manifest.sources.items():
         lines.append(f"  {name}: {src.get('download', src.get('url'))} → layout {src.get('layout')}")
     return "\n".join(lines)
@@ -131,11 +142,17 @@ def prepare(
     motions: Iterable[str] | None = None,
     manifest: Manifest | None = None,
 ) -> PrepareReport:
-    """Prepare the benchmark (or a subset) from local copies of the official sources."""
+    """Prepare the benchmark (or a subset) from the JointTuner release or local copies of the original sources."""
     manifest = manifest or load_manifest()
     out = Path(out)
     wanted_subjects = list(subjects) if subjects is not None else list(manifest.subjects)
     wanted_motions = list(motions) if motions is not None else list(manifest.motions)
+    _check_names(sources, wanted_subjects, wanted_motions, manifest)
+    if RELEASE_SOURCE in sources:
+        plan = release_plan(sources[RELEASE_SOURCE], out, manifest, wanted_subjects, wanted_motions)
+        labels = {dst.relative_to(out).as_posix(): RELEASE_LABEL for _, _, dst, _ in plan}
+        return _execute(out, plan, manifest, {RELEASE_SOURCE: str(sources[RELEASE_SOURCE])}, labels)
+    labels = {}
     plan: list[tuple[str, Path, Path, str]] = []  # (kind, src, dst, stride)
     missing: list[str] = []
     for sid in wanted_subjects:
@@ -147,6 +164,7 @@ def prepare(
             continue
         for i, img in enumerate(_images_in(folder)):
             plan.append(("image", img, out / "subjects" / sid / f"{i:02d}.jpg", ""))
+            labels[f"subjects/{sid}/{i:02d}.jpg"] = subject.source
     for mid in wanted_motions:
         motion: Motion = manifest.motions[mid]
         root = sources.get(motion.source)
@@ -158,23 +176,55 @@ def prepare(
                 continue
             kind = "frames" if motion.source == "davis2016" else "video"
             plan.append((kind, src, out / "motions" / mid / f"{i:02d}.mp4", str(motion.stride)))
+            labels[f"motions/{mid}/{i:02d}.mp4"] = motion.source
     if missing:
         raise InputError(_missing_message(missing, manifest), fix="see `jtbench data prepare --help`")
-    return _execute(out, plan, manifest, {k: str(v) for k, v in sources.items()})
+    return _execute(out, plan, manifest, {k: str(v) for k, v in sources.items()}, labels)
 
 
-def _execute(out: Path, plan: list[tuple[str, Path, Path, str]], manifest: Manifest, sources: dict) -> PrepareReport:
+def _check_names(sources: dict[str, Path], subjects: list[str], motions: list[str], manifest: Manifest) -> None:
+    """Unknown --source, --subject or --motion names fail before anything is read."""
+    problems = [f"unknown source {n!r}" for n in sources if n not in (RELEASE_SOURCE, *SOURCES)]
+    problems += [f"unknown subject {s!r}" for s in subjects if s not in manifest.subjects]
+    problems += [f"unknown motion {m!r}" for m in motions if m not in manifest.motions]
+    if RELEASE_SOURCE in sources and len(sources) > 1:
+        others = ", ".join(sorted(set(sources) - {RELEASE_SOURCE}))
+        problems.append(f"--source {RELEASE_SOURCE} holds every subject and motion; it cannot be mixed with {others}")
+    if problems:
+        raise InputError(
+            "; ".join(problems),
+            fix=f"sources: {RELEASE_SOURCE} (recommended) or {', '.join(SOURCES)}; see `jtbench list subjects|motions`",
+        )
+
+
+def _execute(
+    out: Path,
+    plan: list[tuple[str, Path | ReleaseFile, Path, str]],
+    manifest: Manifest,
+    sources: dict,
+    labels: dict[str, str] | None = None,
+) -> PrepareReport:
+    """Write what changed, drop what an earlier preparation of the same folders left, write the lock.
+
+    ``labels`` gives each file's source for the lock (default: the one source's name, e.g. demo).
+    """
     report = PrepareReport(out)
-    lock = _read_lock(out)
-    previous = lock.get("files", {}) if lock else {}
-    origins = lock.get("origins", {}) if lock else {}
+    lock = read_lock(out) or {}
+    previous = lock.get("files", {})
+    origins = lock.get("origins", {})
+    default = next(iter(sources)) if len(sources) == 1 else "unknown"
+    sources_of = {rel: file_source(lock, rel) for rel in previous}
+    planned = {dst.relative_to(out).as_posix() for _, _, dst, _ in plan}
     for kind, src, dst, stride in plan:
         rel = dst.relative_to(out).as_posix()
         origin = f"{kind}:{src}:{stride}"
+        sources_of[rel] = (labels or {}).get(rel, default)
         if dst.is_file() and rel in previous and origins.get(rel) == origin and file_sha256(dst) == previous[rel]:
             report.skipped.append(rel)
             continue
-        if kind == "image":
+        if kind == "copy":
+            src.copy_to(dst)
+        elif kind == "image":
             _write_image(src, dst)
         elif kind == "frames":
             _write_clip_from_frames(src, dst, int(stride))
@@ -182,22 +232,22 @@ def _execute(out: Path, plan: list[tuple[str, Path, Path, str]], manifest: Manif
             _write_clip_from_video(src, dst, int(stride) if stride else None)
         origins[rel] = origin
         report.written.append(rel)
-    files = {**previous, **{dst.relative_to(out).as_posix(): file_sha256(dst) for _, _, dst, _ in plan}}
-    _write_lock(out, files, origins, manifest, sources)
+    folders = {rel.rsplit("/", 1)[0] for rel in planned}
+    for rel in [r for r in previous if r.rsplit("/", 1)[0] in folders and r not in planned]:
+        (out / rel).unlink(missing_ok=True)  # e.g. a rebuilt clip the release does not have
+        for table in (origins, sources_of):
+            table.pop(rel, None)
+        report.removed.append(rel)
+    kept = {rel: digest for rel, digest in previous.items() if rel not in report.removed}
+    files = {**kept, **{rel: file_sha256(out / rel) for rel in sorted(planned)}}
+    report.reference_set = _write_lock(out, files, origins, sources_of, manifest, sources)
     return report
 
 
-def _read_lock(out: Path) -> dict | None:
-    path = out / LOCK_NAME
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputError(f"lock file is not valid JSON: {exc}", file=path, fix="delete it and prepare again") from exc
-
-
-def _write_lock(out: Path, files: dict, origins: dict, manifest: Manifest, sources: dict) -> None:
+def _write_lock(
+    out: Path, files: dict, origins: dict, sources_of: dict, manifest: Manifest, sources: dict
+) -> str | None:
+    """Write the lock file; returns the reference set(s) the folder now holds."""
     from jtbench import __version__
 
     payload = {
@@ -206,17 +256,20 @@ def _write_lock(out: Path, files: dict, origins: dict, manifest: Manifest, sourc
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "sources": sources,
         "files": dict(sorted(files.items())),
+        "file_sources": {rel: sources_of.get(rel) for rel in sorted(files)},
         "origins": dict(sorted(origins.items())),
     }
+    payload["reference_set"] = lock_reference_set(payload)
     tmp = out / f".{LOCK_NAME}.tmp"
     tmp.write_text(json.dumps(payload, indent=1))
     tmp.replace(out / LOCK_NAME)
+    return payload["reference_set"]
 
 
 def verify(out: Path) -> list[str]:
     """Problems with a prepared folder (missing or altered files); empty when all is well."""
     out = Path(out)
-    lock = _read_lock(out)
+    lock = read_lock(out)
     if lock is None:
         return [f"{out / LOCK_NAME}: no lock file — run `jtbench data prepare` first"]
     problems = []

@@ -133,22 +133,35 @@ def check_data(opts: DoctorOptions) -> list[Check]:
     return checks
 
 
+PREPARE_HINT = "`jtbench data prepare --out DIR --source jointtuner=PATH` (or --download DIR): the paper's own files"
+
+
 def _prepared(label: str, root: Path) -> list[Check]:
     from jtbench.benchmark import Benchmark
     from jtbench.benchmark.prepare import verify
+    from jtbench.benchmark.prepared import MOTION_SETS, RELEASE_LABEL, lock_reference_set, read_lock
 
     manifest = Benchmark.load().manifest
     if not (root / "subjects").is_dir():
-        fix = "run `jtbench data prepare --out DIR` (or `make demo` for the offline demo slice)"
+        fix = f"run {PREPARE_HINT} (or `make demo` for the offline demo slice)"
         return [Check(label, WARN, f"nothing prepared at {root} — {fix}")]
     subjects = [s for s in manifest.subjects if (root / "subjects" / s / "00.jpg").is_file()]
-    motions = [m for m in manifest.motions if (root / "motions" / m / "00.mp4").is_file()]
-    complete = len(subjects) == len(manifest.subjects) and len(motions) == len(manifest.motions)
-    counts = f"{len(subjects)}/{len(manifest.subjects)} subjects, {len(motions)}/{len(manifest.motions)} motions"
-    checks = [Check(label, OK if complete else WARN, f"{root}: {counts}")]
+    counts = [f"{len(subjects)}/{len(manifest.subjects)} subjects"]
+    complete = len(subjects) == len(manifest.subjects)
+    for motion_set in MOTION_SETS:
+        motions = [m for m in manifest.motions if (root / motion_set.folder / m / "00.mp4").is_file()]
+        counts.append(f"{len(motions)}/{len(manifest.motions)} motions ({motion_set.frames} frames)")
+        complete = complete and len(motions) == len(manifest.motions)
+    checks = [Check(label, OK if complete else WARN, f"{root}: {', '.join(counts)}")]
     problems = verify(root)
     if problems:
         checks.append(Check(f"{label} lock", FAIL, f"{len(problems)} problem(s), e.g. {problems[0]}"))
+    reference_set = lock_reference_set(read_lock(root) or {})
+    if reference_set != RELEASE_LABEL:
+        detail = f"{reference_set or 'unknown'}, not the paper's files — for paper numbers run {PREPARE_HINT}"
+        checks.append(Check(f"{label} reference set", WARN, detail))
+    else:
+        checks.append(Check(f"{label} reference set", OK, f"{RELEASE_LABEL} (the paper's own files)"))
     return checks
 
 

@@ -240,7 +240,9 @@ def resolve_entry(
       its own ``prompt`` (the text the video was really generated from — JT scores that text).
     - only ``prompt`` given: the row must name both references (prompts are not unique, SPEC §2).
     - references the row does not give come from the prepared data (``--data``): the subject's
-      ``00.jpg`` and the motion's ``00.mp4``. A reference no selected metric needs is not required.
+      ``00.jpg`` and the motion's ``00.mp4`` (16-frame set; once the video is decoded,
+      :func:`fit_reference_to_length` picks the set that fits its length). A reference no
+      selected metric needs is not required.
     """
     case: PromptCase | None = None
     if entry.case_id is not None:
@@ -265,6 +267,18 @@ def resolve_entry(
     image = settle(entry.reference_image, "reference_image", need_image, lambda c: benchmark.reference_image(c.subject))
     video = settle(entry.reference_video, "reference_video", need_video, lambda c: benchmark.reference_video(c.motion))
     return ResolvedEntry(entry=entry, prompt=prompt, case=case, reference_image=image, reference_video=video)
+
+
+def fit_reference_to_length(item: ResolvedEntry, frames: int, benchmark: Benchmark) -> ResolvedEntry:
+    """Take the motion clip from the prepared set that fits a ``frames``-frame video (after decoding).
+
+    16 frames → ``motions/`` (16), 49 → ``motions_49f/`` (49); other lengths → the shortest set
+    not shorter than the video (Mot-Fid zero-pads, as the official code), else the longest
+    (Mot-Fid truncates, with a note). A row's own ``reference_video`` is kept as given.
+    """
+    if item.entry.reference_video is not None or item.case is None or item.reference_video is None:
+        return item
+    return replace(item, reference_video=benchmark.reference_video(item.case.motion, frames=frames))
 
 
 def with_defaults(entry: VideoEntry, *, method: str | None = None, base_model: str | None = None) -> VideoEntry:

@@ -2,6 +2,9 @@
 
 Row key: (method, video_sha256). Writing a video again replaces its row. Every write goes to
 a temporary file that is renamed over the old one, so a crash never leaves a half-written table.
+After the SPEC §6 columns come the reference columns: the files a row was scored against (path
+relative to ``--data``, SHA-256) and their reference set (``jointtuner-release``, ``rebuilt`` …);
+tables written before them read with nulls there.
 """
 
 from __future__ import annotations
@@ -43,6 +46,13 @@ PROVENANCE_COLUMNS = (
     "weights_digest",
     "created_at",
 )
+REFERENCE_COLUMNS = (
+    "reference_image",
+    "reference_image_sha256",
+    "reference_video",
+    "reference_video_sha256",
+    "reference_set",
+)
 
 
 def result_schema(extra_metric_columns: Iterable[str] = ()) -> pa.Schema:
@@ -52,13 +62,13 @@ def result_schema(extra_metric_columns: Iterable[str] = ()) -> pa.Schema:
     fields += [pa.field("video", pa.string()), pa.field("video_sha256", pa.string())]
     fields += [pa.field(c, pa.float64()) for c in PAPER_COLUMNS]
     fields += [pa.field(c, pa.float64()) for c in extra_metric_columns if c not in PAPER_COLUMNS]
-    fields += [pa.field(c, pa.string()) for c in PROVENANCE_COLUMNS]
+    fields += [pa.field(c, pa.string()) for c in (*PROVENANCE_COLUMNS, *REFERENCE_COLUMNS)]
     return pa.schema(fields)
 
 
 def metric_columns(df: pd.DataFrame) -> list[str]:
     """Paper columns first, then variant columns (float columns between sha and provenance)."""
-    known = set(TEXT_COLUMNS) | set(PROVENANCE_COLUMNS) | {"seed"}
+    known = set(TEXT_COLUMNS) | set(PROVENANCE_COLUMNS) | set(REFERENCE_COLUMNS) | {"seed"}
     extra = [c for c in df.columns if c not in known and c not in PAPER_COLUMNS and pd.api.types.is_float_dtype(df[c])]
     return [c for c in PAPER_COLUMNS if c in df.columns] + extra
 

@@ -20,6 +20,7 @@ from jtbench.io.digest import file_sha256
 
 __all__ = [
     "VideoClip",
+    "count_frames",
     "file_sha256",
     "read_image",
     "read_video",
@@ -84,6 +85,21 @@ def read_video(path: str | Path, *, min_frames: int = 1) -> VideoClip:
         note = f"decoding stopped after {len(frames)} frames: {exc}"
         return _finish(path, frames, fps, min_frames, (note,))
     return _finish(path, frames, fps, min_frames, ())
+
+
+def count_frames(path: str | Path) -> int:
+    """Frames in a video without decoding it: the container's count, else its video packets."""
+    path = Path(path)
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise VideoError("file has no video stream", file=path, fix="pass an mp4 video file")
+            stream = container.streams.video[0]
+            if stream.frames:
+                return int(stream.frames)
+            return sum(1 for packet in container.demux(stream) if packet.size)
+    except (av.error.FFmpegError, OSError) as exc:
+        raise VideoError(f"cannot read: {exc}", file=path, fix="check that the file is a complete video") from exc
 
 
 def _finish(path: Path, frames: list[np.ndarray], fps: float, min_frames: int, notes: tuple[str, ...]) -> VideoClip:

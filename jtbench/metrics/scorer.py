@@ -19,8 +19,9 @@ Failure policy (SPEC §6):
 Resumption and merge semantics (row key: method, video_sha256):
 
 - a metric is *done* for a row when the row's ``metric_versions`` names the same version, the
-  row was scored with the same backbones (paper / tiny) and its value is finite; done metrics
-  are skipped, failed ones are retried;
+  row was scored with the same backbones (paper / tiny), its value is finite and its reference
+  file (the row's ``reference_*_sha256``) is still the one it would be scored against; done
+  metrics are skipped, failed ones are retried;
 - re-scoring a subset (``--metrics``) replaces only the selected columns, their
   ``metric_versions`` entries and their ``errors`` lines; other columns keep their values.
   When the old row came from other backbones, its values are dropped instead of mixed;
@@ -43,10 +44,11 @@ import pandas as pd
 
 from jtbench import __version__
 from jtbench.benchmark.combinations import Benchmark
+from jtbench.benchmark.prepared import ReferenceLedger, rows_reference_set
 from jtbench.errors import JtbenchError, VideoError
-from jtbench.io.layout import ResolvedEntry, VideoEntry, resolve_entry
+from jtbench.io.layout import ResolvedEntry, VideoEntry, fit_reference_to_length, resolve_entry
 from jtbench.io.tables import metric_columns, read_results, upsert_results
-from jtbench.io.video import file_sha256, read_video
+from jtbench.io.video import count_frames, file_sha256, read_video
 from jtbench.metrics.base import METRICS, PAPER_METRICS, Metric, Sample, ScoringContext, create_metric
 from jtbench.metrics.summary import summarise
 from jtbench.models.base import ModelHub
@@ -170,6 +172,7 @@ class Scorer:
         self._need_image = any(m.spec.needs_reference_image for m in self.metrics)
         self._need_video = any(m.spec.needs_reference_video for m in self.metrics)
         self._digests: dict[frozenset, tuple[dict[str, str], str]] = {}
+        self.references = ReferenceLedger(self.benchmark.data_root)  # what each row was scored against
 
     # -- provenance -----------------------------------------------------------------------
     def loaded_files(self) -> dict[str, dict[str, Path]]:
@@ -214,6 +217,23 @@ class Scorer:
             if not (versions.get(m.spec.name) == m.spec.version and _is_finite(old.get(m.spec.column)))
         ]
 
+    def _stale_references(self, old: dict[str, Any] | None, item: ResolvedEntry) -> list[Metric]:
+        """Done metrics whose reference file changed since (checked before decoding: the clip's
+        frame count comes from the container)."""
+        done = [m for m in self.metrics if m not in self.pending(old)]
+        if old is None or not done:
+            return []
+        video = item.reference_video
+        if video is not None and any(m.spec.needs_reference_video for m in done):
+            video = fit_reference_to_length(item, count_frames(item.video), self.benchmark).reference_video
+        changed = self.references.changed(old, item.reference_image, video)
+        return [
+            m
+            for m in done
+            if (m.spec.needs_reference_image and "reference_image" in changed)
+            or (m.spec.needs_reference_video and "reference_video" in changed)
+        ]
+
     # -- one video ------------------------------------------------------------------------
     def score_sample(self, sample: Sample, metrics: Sequence[Metric], report: ScoreReport) -> tuple[dict, list]:
         """Every metric on one decoded sample: ``({column: value}, [errors lines])``; never raises."""
@@ -253,11 +273,13 @@ class Scorer:
         redone = {m.spec.column for m in pending} | {"video"}
         versions = json.loads(old.get("metric_versions") or "{}") if keep_old else {}
         versions.update({m.spec.name: m.spec.version for m in pending})
-        old_lines = (old.get("errors") or "").splitlines() if keep_old else []
+        old_errors = old.get("errors") if keep_old else None  # null reads back as None or NaN
+        old_lines = old_errors.splitlines() if isinstance(old_errors, str) else []
         row: dict[str, Any] = {}
         if keep_old:
             row.update({c: old.get(c) for c in metric_columns(pd.DataFrame([old]))})
         row.update(values)
+        row.update(self.references.columns(item.reference_image, item.reference_video, old if keep_old else None))
         _, weights_digest = self.weights_digest()
         row.update(
             case_id=case.case_id if case else None,
@@ -317,13 +339,14 @@ class Scorer:
             report.timings["hash"] += time.perf_counter() - start
             method = entry.method or self.method
             old = existing.get((method, digest))
-            pending = self.pending(old)
+            pending = self.pending(old) + self._stale_references(old, item)
             if not pending:
                 report.skipped += 1
                 return
             start = time.perf_counter()
             clip = read_video(item.video, min_frames=2)  # the one decode every metric shares
             report.timings["decode"] += time.perf_counter() - start
+            item = fit_reference_to_length(item, clip.num_frames, self.benchmark)  # 49 frames → motions_49f/
         except JtbenchError as exc:
             report.unscorable.append(Unscorable(str(entry.video), exc.problem, exc.fix or ""))
             return
@@ -354,8 +377,9 @@ class Scorer:
                 writer.writerows([u.video, u.problem, u.fix] for u in report.unscorable)
         else:
             errors.unlink(missing_ok=True)  # a stale list from an earlier run would mislead
-        if (out / RESULTS_FILE).is_file():
-            summarise(read_results(out / RESULTS_FILE)).to_csv(out / SUMMARY_FILE, index=False)
+        table = read_results(out / RESULTS_FILE) if (out / RESULTS_FILE).is_file() else None
+        if table is not None:
+            summarise(table).to_csv(out / SUMMARY_FILE, index=False)
         for name, seconds in getattr(self.hub, "load_seconds", {}).items():
             report.timings[f"load:{name}"] = seconds
         digests, _ = self.weights_digest()
@@ -372,6 +396,8 @@ class Scorer:
                 "hub": self.hub.describe(),
                 "run": {"scored": report.scored, "skipped": report.skipped, "unscorable": len(report.unscorable)},
                 "timings_s": {k: round(v, 3) for k, v in report.timings.items()},
+                "reference_set": rows_reference_set(table.get("reference_set", [])) if table is not None else None,
+                "references": self.references.describe(),
             },
         )
         (out / PROVENANCE_FILE).write_text(json.dumps(stamp, indent=1, default=str))

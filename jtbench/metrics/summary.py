@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from jtbench.benchmark.prepared import rows_reference_set
 from jtbench.io.tables import metric_columns
 
 GROUP_KEYS = ("method", "base_model", "backbones")
@@ -27,7 +28,8 @@ def _mentioned(df: pd.DataFrame, column: str) -> bool:
 
 
 def summarise(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per (method, base_model, backbones): ``videos``, the metric means, ``missing``.
+    """One row per (method, base_model, backbones): ``videos``, the metric means, ``missing``,
+    ``reference_set`` (the reference set(s) the rows were scored against, ``+``-joined).
 
     NaN values are left out of a mean and counted in ``missing`` ("Mot-Fid: 2"), so a gap in
     the data is visible next to the number it affects. Columns no video was scored on (never
@@ -42,5 +44,6 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
         row.update({c: part[c].mean(skipna=True) for c in columns})
         gaps = {c: int(part[c].isna().sum()) for c in columns if part[c].isna().any()}
         row["missing"] = ", ".join(f"{c}: {n}" for c, n in gaps.items()) or None
+        row["reference_set"] = rows_reference_set(part["reference_set"]) if "reference_set" in part else None
         rows.append(row)
-    return pd.DataFrame(rows, columns=[*keys, "videos", *columns, "missing"])
+    return pd.DataFrame(rows, columns=[*keys, "videos", *columns, "missing", "reference_set"])

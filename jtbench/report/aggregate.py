@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from jtbench.benchmark import Benchmark
+from jtbench.benchmark.prepared import NOT_RECORDED_LABEL
 from jtbench.errors import InputError
 from jtbench.metrics.base import PAPER_COLUMNS
 
@@ -26,7 +27,7 @@ CATEGORY_DIMENSIONS = ("pairing", "subject_category", "motion_category", "backgr
 
 
 class MixedRowsWarning(UserWarning):
-    """Rows computed under different base models or metric versions are shown together."""
+    """Rows computed under different base models, metric versions or reference sets are shown together."""
 
 
 def with_categories(results: pd.DataFrame, benchmark: Benchmark | None = None) -> pd.DataFrame:
@@ -187,7 +188,7 @@ def _versions_key(text: object) -> str:
 
 
 def mixing_problems(results: pd.DataFrame | None, reference_bases: Sequence[str] = ()) -> list[str]:
-    """Why these rows should not share a table: several base models, or several metric versions."""
+    """Why these rows should not share a table: several base models, metric versions or reference sets."""
     problems = []
     bases: dict[str, set[str]] = {}
     if results is not None and "base_model" in results.columns:
@@ -208,4 +209,17 @@ def mixing_problems(results: pd.DataFrame | None, reference_bases: Sequence[str]
                 f"rows scored with {keys.nunique()} different metric versions are shown together "
                 f"(methods affected: {', '.join(sorted(by_method.index))})"
             )
+    problems += _reference_set_problems(results)
     return problems
+
+
+def _reference_set_problems(results: pd.DataFrame | None) -> list[str]:
+    """Rows scored against the JointTuner release and against rebuilt references (or unknown ones)."""
+    if results is None or "reference_set" not in results.columns or results["reference_set"].isna().all():
+        return []  # tables from before jtbench recorded the references: nothing to compare
+    labels = results["reference_set"].where(results["reference_set"].notna(), NOT_RECORDED_LABEL)
+    if labels.nunique() <= 1 and "+" not in str(labels.iloc[0]):
+        return []
+    who = results.assign(_set=labels).groupby("_set")["method"].agg(lambda m: ", ".join(sorted(set(map(str, m)))))
+    detail = "; ".join(f"{label}: {methods}" for label, methods in who.items())
+    return [f"rows scored against different reference sets are shown together ({detail})"]
