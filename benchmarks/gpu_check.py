@@ -45,7 +45,14 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 import torch  # noqa: E402
 from gpu_budget import Budget, Results, run_stages  # noqa: E402
 from gpu_check_report import render  # noqa: E402
-from gpu_check_stages import Options, preflight, sample_stage, score_stage, train_stage  # noqa: E402
+from gpu_check_stages import (  # noqa: E402
+    Options,
+    compare_sides,
+    preflight,
+    sample_stage,
+    score_stage,
+    train_stage,
+)
 
 from jtbench.paths import cache_dir  # noqa: E402
 
@@ -123,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
             (name, STAGE_SHARES[name], TINY_MINIMUM_S if args.tiny else STAGE_MINIMUM_S[name], bodies[name])
             for name in STAGE_SHARES if name in wanted
         ])
+    if "scoring" in results.data["stages"]:
+        compare_sides(results.data["stages"]["scoring"], args.project)
     results.data["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     results.data["wall_s"] = round(budget.elapsed(), 1)
     results.save()

@@ -188,22 +188,25 @@ def score_stage(stage: Stage, opts: Options) -> None:
                 row.update(video=name, side=side, **_side(meter, metrics, opts.project_videos))
                 last = time.perf_counter() - start
                 cost[side] = (last, size)
-        _compare(stage, name, opts.project_videos)
+        compare_sides(stage.record, opts.project_videos)
+        stage.results.save()
 
 
-def _compare(stage: Stage, video: str, project: int) -> None:
-    """Ratio and projection rows once both sides of a video are measured."""
-    rows = {r.get("side"): r for r in stage.record["items"] if r.get("video") == video and r["status"] == "done"}
-    if {"jtbench", "official"} <= rows.keys():
+def compare_sides(record: dict[str, Any], project: int) -> None:
+    """Ratio and projection per video whose two sides are both measured (also run after the stages,
+    so a stage interrupted right after its last item still gets them)."""
+    for video in {r["video"] for r in record.get("items", []) if r.get("video")}:
+        rows = {r.get("side"): r for r in record["items"] if r.get("video") == video and r["status"] == "done"}
+        if not {"jtbench", "official"} <= rows.keys():
+            continue
         jt, off = rows["jtbench"], rows["official"]
-        stage.record.setdefault("comparison", {})[video] = {
+        record.setdefault("comparison", {})[video] = {
             "ratio": round(off["per_video_s"] / jt["per_video_s"], 2) if jt["per_video_s"] > 0 else None,
             f"projected_min_{project}": {
                 "jtbench": round((jt["load_s"] + jt["per_video_s"] * project) / 60, 1),
                 "official": round(off["total_s"] * project / 60, 1),
             },
         }
-        stage.results.save()
 
 
 # -- training ---------------------------------------------------------------------------------------
@@ -265,6 +268,10 @@ def base_models(opts: Options) -> Iterator[None]:
         return
     from real_size_t2v import real_size_base
 
+    from jtbench.methods.base import get_method
+
+    for name in TRAIN_METHODS:  # import the adapters first: the swap reaches the modules loaded by then
+        get_method(name)
     with real_size_base(opts.device):
         yield
 

@@ -59,8 +59,8 @@ def test_an_item_past_its_slice_is_interrupted_and_later_stages_still_run(tmp_pa
         with stage.item("quick"):
             ran.append(stage.slice_s)
 
-    run_stages(Budget(13), results, "cpu", [("fast", 0.5, 0.5, lambda stage: None), ("slow", 0.25, 0.5, slow),
-                                            ("quick", 0.25, 0.5, quick)])
+    run_stages(Budget(15), results, "cpu", [("fast", 0.5, 0.5, lambda stage: None), ("slow", 0.2, 0.5, slow),
+                                            ("quick", 0.3, 0.5, quick)])
     data = _on_disk(results)
     assert data["stages"]["slow"]["status"] == "timed out (partial)"
     assert data["stages"]["slow"]["items"][0]["status"] == "timed out"
@@ -88,3 +88,20 @@ def test_step_seconds_skips_warmup_and_phase_switch_gaps():
     out = step_seconds(marks, warmup=2)
     assert out["s_per_step"] == 1.0 and out["gaps_left_out"] == 1 and out["steps_timed"] == 5
     assert step_seconds([1.0], warmup=1)["s_per_step"] is None
+
+
+def test_real_size_base_reaches_every_adapter_and_is_undone(monkeypatch):
+    """Real-size builds are too slow for a test: the builders are swapped, the routing is what is checked."""
+    import real_size_t2v
+
+    import baselines.dreamvideo.adapter as dreamvideo
+    from jtbench.methods.t2v import base_model
+
+    original = base_model.load_for_settings
+    monkeypatch.setattr(real_size_t2v, "build_components", lambda tiny, device, seed=0: ("base", tiny, device))
+    monkeypatch.setattr(real_size_t2v, "build_image_tower", lambda device, seed=0: ("tower", device))
+    with real_size_t2v.real_size_base("cpu"):
+        assert base_model.load_for_settings(None) == ("base", False, "cpu")
+        assert dreamvideo.load_for_settings(None) == ("base", False, "cpu")  # imported by name at module level
+        assert dreamvideo.clip_image.encoder_for_settings({}, None) == ("tower", "cpu")
+    assert base_model.load_for_settings is original and dreamvideo.load_for_settings is original
