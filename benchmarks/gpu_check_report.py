@@ -85,4 +85,12 @@ def render(data: dict[str, Any]) -> str:
     if problems:
         out += ["## Not measured", ""]
         out += [f"- {stage} / {r['item']}: {r['status']} — {r.get('reason', '')}" for stage, r in problems] + [""]
+    flagged = []
+    for row in _items(data, "scoring"):
+        found = row.get("problems") or []
+        flagged += [(row["item"], f"{k}: {v}" if isinstance(found, dict) else k) for k, v in (
+            found.items() if isinstance(found, dict) else ((p, None) for p in found))]
+    if flagged:  # a metric that failed inside a run (e.g. out of memory): its seconds are not comparable
+        out += ["## Metric problems inside the scoring runs", ""]
+        out += [f"- {item}: {problem}" for item, problem in flagged] + [""]
     return "\n".join(out)
