@@ -48,7 +48,7 @@ from jtbench.io.layout import ResolvedEntry, VideoEntry, resolve_entry
 from jtbench.io.tables import metric_columns, read_results, upsert_results
 from jtbench.io.video import VideoClip, file_sha256, read_video
 from jtbench.metrics.base import METRICS, PAPER_METRICS, Metric, Sample, ScoringContext, create_metric
-from jtbench.metrics.prefetch import pin_for, prefetched
+from jtbench.metrics.prefetch import depth_for, pin_for, prefetched
 from jtbench.metrics.summary import summarise
 from jtbench.models.base import ModelHub
 from jtbench.provenance import combined_digest, environment_stamp, utc_now, weights_digests
@@ -317,8 +317,9 @@ class Scorer:
         existing: dict[tuple[str, str], dict[str, Any]] = {}
         if results.is_file():
             existing = {(r["method"], r["video_sha256"]): r for r in read_results(results).to_dict("records")}
-        # Entry n+1 is hashed and decoded on a CPU thread while entry n is scored (same order, same rows).
-        for entry, ready in zip(entries, prefetched(entries, lambda e: self._prepare(e, existing)), strict=True):
+        # On CUDA, entry n+1 is hashed and decoded on a CPU thread while entry n is scored (same rows, same order).
+        ready_entries = prefetched(entries, lambda e: self._prepare(e, existing), ahead=depth_for(self.hub.device))
+        for entry, ready in zip(entries, ready_entries, strict=True):
             self._score_entry(ready, existing, results, report)
             if on_video is not None:
                 on_video(Path(entry.video).name)

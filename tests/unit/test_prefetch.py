@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from jtbench.io.video import VideoClip
-from jtbench.metrics.prefetch import pin_for, prefetched
+from jtbench.metrics.prefetch import DEFAULT_AHEAD, depth_for, pin_for, prefetched
 
 
 @pytest.mark.parametrize("ahead", [0, 1, 2])
@@ -66,3 +66,7 @@ def test_an_error_surfaces_at_its_own_position_and_stops_there() -> None:
 def test_pin_for_leaves_cpu_clips_alone() -> None:
     clip = VideoClip(torch.zeros(2, 4, 4, 3, dtype=torch.uint8), 8.0)
     assert pin_for(clip, "cpu") is clip
+
+
+def test_overlap_only_where_the_scoring_thread_waits_on_a_gpu() -> None:
+    assert depth_for("cpu") == 0 and depth_for(torch.device("cuda:1")) == DEFAULT_AHEAD >= 1
