@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint reports browser latex clean
+.PHONY: install demo test lint reports browser latex clean gpu-check
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ test: install browser latex
 
 lint: install
 	$(BIN)/ruff check .
+
+# One prepared measurement on a GPU inside a hard budget (benchmarks/gpu_check.py): writes
+# benchmarks/results/gpu-<device>-<date>.json and .md. `make gpu-check DEVICE=cpu TINY=1` checks the code path.
+DEVICE ?= cuda
+BUDGET ?= 420
+TINY ?=
+gpu-check: install
+	$(BIN)/python benchmarks/gpu_check.py --device $(DEVICE) --budget $(BUDGET) $(if $(filter 1 yes true,$(TINY)),--tiny)
 
 reports: install
 	$(BIN)/python -m jtbench.report.rebuild reports

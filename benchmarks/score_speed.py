@@ -30,16 +30,10 @@ is not on PyPI (with ``--metrics`` naming it, tiny mode's LK stand-in tracker is
 from __future__ import annotations
 
 import argparse
-import gc
 import json
-import os
 import sys
 import tempfile
 import time
-from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,111 +42,19 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from paper_size_weights import PAPER_SIZE_BUILDERS  # noqa: E402  (beside this script)
-
-from jtbench.io.layout import VideoEntry  # noqa: E402
-from jtbench.io.video import VideoClip, file_sha256, read_video, write_video  # noqa: E402
-from jtbench.metrics import scorer as scorer_module  # noqa: E402
-from jtbench.metrics.base import PAPER_METRICS, Metric, Sample, ScoringContext  # noqa: E402
-from jtbench.metrics.scorer import Scorer, TimedHub, resolve_metrics  # noqa: E402
-from jtbench.models.base import BACKBONES, TINY_SEED  # noqa: E402
-from jtbench.paths import shared_data_dir  # noqa: E402
-
-NINE = tuple(m for m in PAPER_METRICS if m != "motion_fidelity")  # CoTracker3 is not on PyPI (see above)
-CPU_DEFAULT = tuple(m for m in NINE if m not in ("pick_score", "aesthetic_quality"))
-WHOLE_CLIP = 10_000  # "batch = the whole video"
-
-
-@dataclass(frozen=True)
-class OfficialModule:
-    """One module of the official loop: what it scores, how it decodes, its batch size."""
-
-    metrics: tuple[str, ...]
-    decoder: str  # "opencv" | "decord"
-    batch_size: int
-
-
-OFFICIAL_MODULES = (
-    OfficialModule(("pick_score",), "opencv", WHOLE_CLIP),
-    OfficialModule(("clip_t", "clip_i"), "opencv", 8),
-    OfficialModule(("subject_consistency",), "decord", 1),
-    OfficialModule(("background_consistency",), "decord", WHOLE_CLIP),
-    OfficialModule(("motion_smoothness",), "opencv", 1),
-    OfficialModule(("dynamic_degree",), "opencv", 1),
-    OfficialModule(("aesthetic_quality",), "decord", 32),
-    OfficialModule(("imaging_quality",), "decord", 1),
-    OfficialModule(("motion_fidelity",), "opencv", WHOLE_CLIP),
+from scoring_structures import (  # noqa: E402  (beside this script)
+    CPU_DEFAULT,
+    NINE,
+    Meter,
+    Setup,
+    build_weights,
+    run_jtbench,
+    run_official,
 )
 
-
-class Meter:
-    """Wall and process-CPU seconds per part, measured the same way on both sides.
-
-    CPU seconds (all threads of this process) are the fairer figure on a shared machine, where
-    other processes stretch wall-clock time unevenly between the two runs.
-    """
-
-    def __init__(self, device: str) -> None:
-        self.device = device
-        self.wall: dict[str, float] = defaultdict(float)
-        self.cpu: dict[str, float] = defaultdict(float)
-
-    @contextmanager
-    def measure(self, part: str) -> Iterator[None]:
-        """Time the block; a load inside another measured block is not counted twice."""
-        load_wall, load_cpu = self.wall["load"], self.cpu["load"]
-        wall, cpu = time.perf_counter(), time.process_time()
-        try:
-            yield
-        finally:
-            _sync(self.device)
-            inner_wall = self.wall["load"] - load_wall if part != "load" else 0.0
-            inner_cpu = self.cpu["load"] - load_cpu if part != "load" else 0.0
-            self.wall[part] += time.perf_counter() - wall - inner_wall
-            self.cpu[part] += time.process_time() - cpu - inner_cpu
-
-
-def instrument(metrics: list[str], meter: Meter) -> list[Metric]:
-    """Metric instances whose ``score`` is timed into ``meter`` (loads inside it go to "load")."""
-    out = resolve_metrics(metrics)
-    for metric in out:
-        real = metric.score
-
-        def score(sample: Sample, ctx: ScoringContext, _real=real, _name=metric.spec.name) -> Any:
-            with meter.measure(_name):
-                return _real(sample, ctx)
-
-        metric.score = score  # type: ignore[method-assign]
-    return out
-
-
-class PaperSizeHub(TimedHub):
-    """A hub whose files are real-size random weights (built once into ``root``, then re-loaded)."""
-
-    def __init__(self, root: Path, meter: Meter | None = None, **kwargs: Any) -> None:
-        super().__init__(backbones="tiny", **kwargs)
-        self.root = root
-        self.meter = meter
-
-    def get(self, name: str) -> Any:
-        if self.meter is None or name in self.load_seconds:
-            return super().get(name)
-        with self.meter.measure("load"):
-            return super().get(name)
-
-    def files(self, name: str) -> dict[str, Path]:
-        if name not in self._files:
-            folder = self.root / name
-            marker = folder / "paper_size.json"
-            if marker.is_file():
-                files = {k: Path(v) for k, v in json.loads(marker.read_text()).items()}
-            else:
-                folder.mkdir(parents=True, exist_ok=True)
-                build = PAPER_SIZE_BUILDERS.get(name) or BACKBONES.get(name)().build_tiny
-                files = build(folder, TINY_SEED)
-                marker.write_text(json.dumps({k: str(v) for k, v in files.items()}))
-            self._files[name] = files
-        return self._files[name]
+from jtbench.io.layout import VideoEntry  # noqa: E402
+from jtbench.io.video import read_video, write_video  # noqa: E402
+from jtbench.paths import cache_dir, shared_data_dir  # noqa: E402
 
 
 # -- inputs -------------------------------------------------------------------------------------
@@ -179,84 +81,6 @@ def make_videos(folder: Path, count: int, frames: int, size: tuple[int, int]) ->
             )
         )
     return entries
-
-
-def decode_like(decoder: str, path: Path) -> VideoClip:
-    """Decode as the official module does (frames are bit-identical to PyAV on h264 yuv420p)."""
-    import numpy as np
-
-    if decoder == "decord":
-        import decord
-
-        reader = decord.VideoReader(str(path), num_threads=1)
-        frames = reader.get_batch(list(range(len(reader)))).asnumpy()
-        fps = reader.get_avg_fps()
-    else:
-        import cv2
-
-        capture = cv2.VideoCapture(str(path))
-        fps = capture.get(cv2.CAP_PROP_FPS)
-        images = []
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            images.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-        capture.release()
-        frames = np.stack(images)
-    return VideoClip(torch.from_numpy(frames), float(fps), path, file_sha256(path))
-
-
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-# -- the two runs -------------------------------------------------------------------------------
-def run_jtbench(entries: list[VideoEntry], metrics: list[str], args, weights: Path, out: Path) -> Meter:
-    """The engine as `jtbench score` runs it (its one decode per video timed through a wrapper)."""
-    meter = Meter(args.device)
-    hub = PaperSizeHub(weights, meter, device=args.device, precision=args.precision)
-    scorer = Scorer(instrument(metrics, meter), hub=hub, batch_size=args.batch_size)
-    real_read = scorer_module.read_video
-
-    def timed_read(path: Any, **kw: Any) -> VideoClip:
-        with meter.measure("decode"):
-            return real_read(path, **kw)
-
-    scorer_module.read_video = timed_read
-    try:
-        with meter.measure("total"):
-            report = scorer.score(entries, out)
-    finally:
-        scorer_module.read_video = real_read
-    if report.unscorable or any(report.metric_failures.values()):
-        print("jtbench run problems:", report.unscorable, dict(report.metric_failures), file=sys.stderr)
-    return meter
-
-
-def run_official(entries: list[VideoEntry], metrics: list[str], args, weights: Path) -> Meter:
-    """Per video, per module: a fresh hub (reload), a fresh decode, the official batch size."""
-    meter = Meter(args.device)
-    selected = {m.spec.name: m for m in instrument(metrics, meter)}
-    with meter.measure("total"):
-        for entry in entries:
-            for module in OFFICIAL_MODULES:
-                names = [n for n in module.metrics if n in selected]
-                if not names:
-                    continue
-                hub = PaperSizeHub(weights, meter, device=args.device, precision=args.precision)
-                ctx = ScoringContext(hub=hub, batch_size=module.batch_size)  # nothing shared across videos
-                with meter.measure("decode"):
-                    clip = decode_like(module.decoder, entry.video)
-                sample = Sample(clip, entry.prompt, None, entry.reference_image, entry.reference_video)
-                for name in names:
-                    selected[name].score(sample, ctx)
-                del hub, ctx, sample, clip
-                gc.collect()
-                if args.device.startswith("cuda"):
-                    torch.cuda.empty_cache()
-    return meter
 
 
 def _table(jt: dict[str, float], off: dict[str, float], parts: list[str], n: int, unit: str) -> list[dict]:
@@ -318,8 +142,8 @@ def main() -> None:
     else:
         metrics = list(NINE if args.device.startswith("cuda") else CPU_DEFAULT)
     height, width = (int(v) for v in args.size.lower().split("x"))
-    cache = Path(os.environ.get("JTBENCH_CACHE", Path.home() / ".cache" / "jtbench"))
-    weights = args.weights_dir or cache / "paper_size_random"
+    weights = args.weights_dir or cache_dir() / "paper_size_random"
+    setup = Setup(args.device, args.precision, args.batch_size, weights)
     print(
         f"device {args.device}, threads {torch.get_num_threads()}, "
         f"{args.videos} videos, {args.frames} frames, {height}x{width}"
@@ -328,19 +152,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         entries = make_videos(Path(tmp) / "videos", args.videos, args.frames, (height, width))
         start = time.perf_counter()
-        prebuild = PaperSizeHub(weights)
-        for metric in resolve_metrics(metrics):
-            for name in metric.spec.backbones:
-                try:
-                    prebuild.files(name)
-                except Exception as exc:  # e.g. CoTracker without a local checkout
-                    print(f"cannot build {name}: {exc}", file=sys.stderr)
+        for name, problem in build_weights(setup, metrics).items():
+            print(f"cannot build {name}: {problem}", file=sys.stderr)
         print(f"real-size random weights ready in {time.perf_counter() - start:.1f} s ({weights})")
         # Warm-up (imports, first-call JIT/allocator costs) on a tiny clip, so neither side pays it.
         warm = make_videos(Path(tmp) / "warm", 1, 4, (128, 128))
-        run_jtbench(warm, metrics, args, weights, Path(tmp) / "warm_out")
-        jt = run_jtbench(entries, metrics, args, weights, Path(tmp) / "out")
-        off = run_official(entries, metrics, args, weights) if not args.skip_official else Meter(args.device)
+        run_jtbench(warm, metrics, setup, Path(tmp) / "warm_out")
+        jt = run_jtbench(entries, metrics, setup, Path(tmp) / "out")
+        off = run_official(entries, metrics, setup) if not args.skip_official else Meter(args.device)
     result = report(jt, off, metrics, args.videos, args.project)
     if args.json:
         args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, **result}, indent=1))

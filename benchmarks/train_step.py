@@ -18,17 +18,7 @@ import sys
 import time
 
 import torch
-
-REAL_VAE = {
-    "in_channels": 3, "out_channels": 3, "latent_channels": 4,
-    "down_block_types": ("DownEncoderBlock2D",) * 4, "up_block_types": ("UpDecoderBlock2D",) * 4,
-    "block_out_channels": (128, 256, 512, 512), "layers_per_block": 2, "norm_num_groups": 32, "sample_size": 512,
-}
-REAL_TEXT = {
-    "vocab_size": 49408, "hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 23,
-    "num_attention_heads": 16, "max_position_embeddings": 77, "projection_dim": 1024, "hidden_act": "gelu",
-    "bos_token_id": 49406, "eos_token_id": 49407, "pad_token_id": 49407,
-}
+from real_size_t2v import build_components  # beside this script
 
 
 def _sync(device: torch.device) -> None:
@@ -43,25 +33,6 @@ def _peak_gib(device: torch.device) -> float | None:
 def _reset_peak(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-
-
-def build_components(tiny: bool, device: torch.device):
-    """The base model: tiny from its saved folder, or real-size random weights built on ``device``."""
-    from jtbench.methods.t2v.base_model import REAL_UNET_CONFIG, T2VComponents, load_base_model
-    from jtbench.methods.t2v.tiny import TINY_SCHEDULER, ensure_tiny_base
-
-    tiny_dir = ensure_tiny_base()  # also provides the (real) CLIP tokenizer files
-    if tiny:
-        return load_base_model(tiny_dir).to(device)
-    from diffusers import AutoencoderKL, DDIMScheduler, UNet3DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
-
-    with torch.device(device):
-        unet = UNet3DConditionModel(**REAL_UNET_CONFIG)
-        vae = AutoencoderKL(**REAL_VAE)
-        text = CLIPTextModel(CLIPTextConfig(**REAL_TEXT))
-    tokenizer = CLIPTokenizer.from_pretrained(tiny_dir / "tokenizer")
-    return T2VComponents(unet, vae, text, tokenizer, DDIMScheduler(**TINY_SCHEDULER), "random real-size").freeze()
 
 
 def time_training(components, device, precision: str, args) -> dict[str, float | None]:

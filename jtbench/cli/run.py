@@ -211,7 +211,7 @@ def _default_device() -> str:
 # -- --dry-run ------------------------------------------------------------------------------------
 def _dry_run(request) -> int:
     from jtbench.cli.output import OutputFormat, emit
-    from jtbench.execution.estimate import estimate, total_hours
+    from jtbench.execution.estimate import estimate, projection_basis, total_hours
     from jtbench.execution.jobs import STAGES, build_plan
     from jtbench.execution.runner import done_flags
     from jtbench.execution.store import ArtifactStore
@@ -246,6 +246,7 @@ def _dry_run(request) -> int:
         OutputFormat.table,
         title="estimated GPU time of the work to run",
     )  # fmt: skip
+    typer.echo(f"projection from: {projection_basis()}")
     unknown = [f"{r.method}/{r.kind}" for r in est if r.gpu_hours is None]
     typer.echo(
         f"estimated total: {total_hours(est):.1f} GPU-hours" + (f" + unknown ({', '.join(unknown)})" if unknown else "")

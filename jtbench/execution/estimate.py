@@ -1,21 +1,28 @@
 """GPU-hour estimates for ``--dry-run``: per-job seconds from this run folder's own completed
-jobs when there are any, else from the small table of published figures below.
+jobs when there are any, else from the newest ``benchmarks/gpu_check.py`` results file, else
+from the small table of published figures below.
 
 Each figure says where it comes from. The published ones are the authors' own statements on
-their GPUs (not measured by jtbench, GPUs differ); figures from completed job records are
-measured here, on whatever device ran them. A job kind without either is listed as unknown,
-never guessed.
+their GPUs (not measured by jtbench, GPUs differ); gpu-check figures were measured by jtbench on
+the GPU the file names (random weights of the real architectures: the cost does not depend on
+the weights); figures from completed job records are measured here, on whatever device ran
+them. A job kind without any is listed as unknown, never guessed.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from jtbench.execution.jobs import Job
 from jtbench.execution.store import ArtifactStore
+from jtbench.paths import REPO_ROOT
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,64 @@ def measured_figures(store: ArtifactStore) -> dict[tuple[str, str], StepFigure]:
     }
 
 
+# -- benchmarks/gpu_check.py results -----------------------------------------------------------------
+ANY_METHOD = "*"  # a figure that holds for every method's jobs of a stage (scoring)
+
+
+def gpu_results_dir() -> Path:
+    """Where ``make gpu-check`` writes (``JTBENCH_GPU_RESULTS`` overrides)."""
+    return Path(os.environ.get("JTBENCH_GPU_RESULTS", REPO_ROOT / "benchmarks" / "results"))
+
+
+def newest_gpu_check(folder: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
+    """The newest real-size ``gpu-*.json`` (by its start time); tiny code-path checks never count."""
+    found = []
+    for path in sorted((folder or gpu_results_dir()).glob("gpu-*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # a half-written or foreign file is not a measurement
+        if isinstance(data, dict) and data.get("tool") == "benchmarks/gpu_check.py" and not data.get("tiny"):
+            found.append((str(data.get("started", "")), path, data))
+    if not found:
+        return None
+    _, path, data = max(found, key=lambda item: item[0])
+    return path, data
+
+
+def gpu_check_figures(path: Path, data: dict[str, Any]) -> dict[tuple[str, str], StepFigure]:
+    """Seconds per job from a gpu-check file: training units (s/step × the unit's full steps), one
+    sampled video per method, and jtbench's seconds per scored 16-frame video."""
+    label = f"gpu-check {path.name} ({data.get('device_name')}, {str(data.get('started', ''))[:10]})"
+    stages = data.get("stages", {})
+    figures: dict[tuple[str, str], StepFigure] = {}
+    for row in stages.get("training", {}).get("items", []):
+        if row.get("status") == "done" and row.get("projected_full_min"):
+            figures[(row["method"], f"train:{row['unit']}")] = StepFigure(
+                row["projected_full_min"] * 60,
+                f"{label}: {row['s_per_step']:.3g} s/step x {row['full_steps']} steps (loading not included)",
+            )
+    for row in stages.get("sampling", {}).get("items", []):
+        if row.get("status") == "done" and row.get("s_per_video"):
+            figures[(row["method"], "sample")] = StepFigure(row["s_per_video"], f"{label}: one sampled video")
+    scored = [r for r in stages.get("scoring", {}).get("items", [])
+              if r.get("status") == "done" and r.get("side") == "jtbench" and r.get("per_video_s")]
+    if scored:
+        row = scored[0]  # the 16-frame video: the size the methods generate
+        figures[(ANY_METHOD, "score")] = StepFigure(row["per_video_s"], f"{label}: nine metrics, {row['video']} video")
+    return figures
+
+
+def projection_basis(folder: Path | None = None) -> str:
+    """One line for ``--dry-run``: which figures the projection uses."""
+    newest = newest_gpu_check(folder)
+    if newest is None:
+        return (f"published figures (no real-size gpu-check results in {folder or gpu_results_dir()}; "
+                "run `make gpu-check` on a GPU)")
+    path, data = newest
+    return f"gpu-check {path} ({data.get('device_name')}, {data.get('started')}), published figures where it has none"
+
+
 @dataclass(frozen=True)
 class EstimateRow:
     method: str
@@ -86,9 +151,12 @@ def _gpus_per_job(method: str, kind: str) -> float:
         return 1.0
 
 
-def estimate(jobs: Sequence[Job], store: ArtifactStore) -> list[EstimateRow]:
-    """Estimated GPU-hours of ``jobs`` (the pending ones), per method and stage."""
-    figures = {**PUBLISHED, **measured_figures(store)}
+def estimate(jobs: Sequence[Job], store: ArtifactStore, gpu_results: Path | None = None) -> list[EstimateRow]:
+    """Estimated GPU-hours of ``jobs`` (the pending ones), per method and stage: this folder's
+    completed jobs first, then the newest gpu-check file, then the published figures."""
+    newest = newest_gpu_check(gpu_results)
+    checked = gpu_check_figures(*newest) if newest else {}
+    figures = {**PUBLISHED, **checked, **measured_figures(store)}
     groups: dict[tuple[str, str], list[Job]] = defaultdict(list)
     for job in jobs:
         if job.kind != "report":
@@ -96,10 +164,11 @@ def estimate(jobs: Sequence[Job], store: ArtifactStore) -> list[EstimateRow]:
     rows = []
     for (method, kind), members in groups.items():
         count = sum(len(j.payload["videos"]) for j in members) if kind == "sample" else len(members)
-        figure = figures.get((method, kind))
+        figure = figures.get((method, kind)) or figures.get((ANY_METHOD, kind))
         gpus = _gpus_per_job(method, kind.split(":")[0])
         if figure is None:
-            rows.append(EstimateRow(method, kind, count, None, None, "unknown: no published figure, no completed job"))
+            rows.append(EstimateRow(method, kind, count, None, None,
+                                    "unknown: no published or gpu-check figure, no completed job"))
         else:
             hours = count * figure.seconds * gpus / 3600
             rows.append(EstimateRow(method, kind, count, figure.seconds, hours, figure.source))

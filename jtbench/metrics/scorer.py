@@ -48,8 +48,9 @@ from jtbench.benchmark.prepared import ReferenceLedger, rows_reference_set
 from jtbench.errors import JtbenchError, VideoError
 from jtbench.io.layout import ResolvedEntry, VideoEntry, fit_reference_to_length, resolve_entry
 from jtbench.io.tables import metric_columns, read_results, upsert_results
-from jtbench.io.video import count_frames, file_sha256, read_video
+from jtbench.io.video import VideoClip, count_frames, file_sha256, read_video
 from jtbench.metrics.base import METRICS, PAPER_METRICS, Metric, Sample, ScoringContext, create_metric
+from jtbench.metrics.prefetch import depth_for, pin_for, prefetched
 from jtbench.metrics.summary import summarise
 from jtbench.models.base import ModelHub
 from jtbench.provenance import combined_digest, environment_stamp, utc_now, weights_digests
@@ -72,6 +73,22 @@ class Unscorable:
     video: str
     problem: str
     fix: str
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """One entry resolved, hashed and decoded ahead of scoring (``clip`` None: nothing was pending)."""
+
+    entry: VideoEntry
+    item: ResolvedEntry
+    method: str
+    digest: str
+    clip: VideoClip | None
+    timings: dict[str, float]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.method, self.digest)
 
 
 @dataclass
@@ -217,6 +234,10 @@ class Scorer:
             if not (versions.get(m.spec.name) == m.spec.version and _is_finite(old.get(m.spec.column)))
         ]
 
+    def _todo(self, old: dict[str, Any] | None, item: ResolvedEntry) -> list[Metric]:
+        """What this video still needs: metrics not done, and done ones whose reference file changed."""
+        return self.pending(old) + self._stale_references(old, item)
+
     def _stale_references(self, old: dict[str, Any] | None, item: ResolvedEntry) -> list[Metric]:
         """Done metrics whose reference file changed since (checked before decoding: the clip's
         frame count comes from the container)."""
@@ -322,37 +343,52 @@ class Scorer:
         existing: dict[tuple[str, str], dict[str, Any]] = {}
         if results.is_file():
             existing = {(r["method"], r["video_sha256"]): r for r in read_results(results).to_dict("records")}
-        for entry in entries:
-            self._score_entry(entry, existing, results, report)
+        # On CUDA, entry n+1 is hashed and decoded on a CPU thread while entry n is scored (same rows, same order).
+        ready_entries = prefetched(entries, lambda e: self._prepare(e, existing), ahead=depth_for(self.hub.device))
+        for entry, ready in zip(entries, ready_entries, strict=True):
+            self._score_entry(ready, existing, results, report)
             if on_video is not None:
                 on_video(Path(entry.video).name)
         self._finish(out, report)
         return report
 
-    def _score_entry(self, entry: VideoEntry, existing: dict, results: Path, report: ScoreReport) -> None:
+    def _prepare(self, entry: VideoEntry, existing: dict) -> _Ready | Unscorable:
+        """Resolve, hash and (when a metric is pending) decode one entry; runs on the prefetch thread."""
+        timings: dict[str, float] = {}
         try:
             item = resolve_entry(entry, self.benchmark, need_image=self._need_image, need_video=self._need_video)
             if not item.video.is_file():
                 raise VideoError("video file does not exist", file=item.video, fix="check the path")
             start = time.perf_counter()
             digest = file_sha256(item.video)
-            report.timings["hash"] += time.perf_counter() - start
+            timings["hash"] = time.perf_counter() - start
             method = entry.method or self.method
-            old = existing.get((method, digest))
-            pending = self.pending(old) + self._stale_references(old, item)
-            if not pending:
-                report.skipped += 1
-                return
-            start = time.perf_counter()
-            clip = read_video(item.video, min_frames=2)  # the one decode every metric shares
-            report.timings["decode"] += time.perf_counter() - start
-            item = fit_reference_to_length(item, clip.num_frames, self.benchmark)  # 49 frames → motions_49f/
+            clip = None
+            if self._todo(existing.get((method, digest)), item):
+                start = time.perf_counter()
+                clip = pin_for(read_video(item.video, min_frames=2), self.hub.device)  # the one decode all share
+                timings["decode"] = time.perf_counter() - start
+                item = fit_reference_to_length(item, clip.num_frames, self.benchmark)  # 49 frames → motions_49f/
         except JtbenchError as exc:
-            report.unscorable.append(Unscorable(str(entry.video), exc.problem, exc.fix or ""))
-            return
+            return Unscorable(str(entry.video), exc.problem, exc.fix or "")
         except Exception as exc:  # an unreadable file must not stop the other videos
             fix = "check that the file is a complete, readable video"
-            report.unscorable.append(Unscorable(str(entry.video), f"cannot read: {type(exc).__name__}: {exc}", fix))
+            return Unscorable(str(entry.video), f"cannot read: {type(exc).__name__}: {exc}", fix)
+        return _Ready(entry, item, method, digest, clip, timings)
+
+    def _score_entry(self, ready: _Ready | Unscorable, existing: dict, results: Path, report: ScoreReport) -> None:
+        if isinstance(ready, _Ready) and ready.clip is None and self._todo(existing.get(ready.key), ready.item):
+            ready = self._prepare(ready.entry, {})  # defensive: the row changed after the prefetch looked
+        if isinstance(ready, Unscorable):
+            report.unscorable.append(ready)
+            return
+        for part, seconds in ready.timings.items():
+            report.timings[part] += seconds
+        item, method, clip = ready.item, ready.method, ready.clip
+        old = existing.get(ready.key)
+        pending = self._todo(old, item)
+        if not pending:
+            report.skipped += 1
             return
         sample = Sample(
             video=clip,

@@ -68,6 +68,7 @@ def test_dry_run_prints_the_plan_and_measured_figures(tmp_path_factory, demo_dat
     assert result.exit_code == 0, result.output
     assert "3 combinations × 1 backgrounds × 2 seeds = 6 videos" in result.output
     assert "measured here" in result.output and "GPU-hours" in result.output
+    assert "projection from: " in result.output, "the dry run says which figures it projects from"
     last = json.loads((out / ".jtbench" / "last_run.json").read_text())
     assert last["failed"] == [], "a dry run writes nothing"
     assert not (out / "videos" / "dummy" / "zeroscope" / "backpack__train_turning__grass" / "1.mp4").exists()

@@ -251,3 +251,15 @@ def test_an_unexpected_decoder_error_is_reported_not_fatal(world, monkeypatch):
     assert report.scored == 2 and len(report.unscorable) == 1
     assert report.unscorable[0].problem == "cannot read: RuntimeError: decoder exploded"
     assert report.unscorable[0].video == str(paths[1])
+
+
+@pytest.mark.parametrize("ahead", [0, 1])
+def test_prefetch_keeps_the_plain_loops_semantics_for_a_repeated_video(world, monkeypatch, ahead):
+    """With one ahead (CUDA's setting) entry n+1 is decoded while entry n is scored: a video listed
+    twice is still scored once and then skipped, as a plain loop does, and rows keep input order."""
+    tmp_path, prepared, paths = world
+    monkeypatch.setattr(scorer_module, "depth_for", lambda device: ahead)
+    entries = _entries([paths[0], paths[0], paths[1]])
+    report = Scorer(["Fake-Bright"], hub=_hub(tmp_path), benchmark=bench(prepared)).score(entries, tmp_path / "out")
+    assert (report.scored, report.skipped, report.unscorable) == (2, 1, [])
+    assert read_results(tmp_path / "out")["video"].tolist() == [str(paths[0].resolve()), str(paths[1].resolve())]
