@@ -49,6 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from paper_size_weights import PAPER_SIZE_BUILDERS  # noqa: E402  (beside this script)
+from sample_data import shared_data_dir  # noqa: E402  (beside this script)
 
 from jtbench.io.layout import VideoEntry  # noqa: E402
 from jtbench.io.video import VideoClip, file_sha256, read_video, write_video  # noqa: E402
@@ -56,7 +57,6 @@ from jtbench.metrics import scorer as scorer_module  # noqa: E402
 from jtbench.metrics.base import PAPER_METRICS, Metric, Sample, ScoringContext  # noqa: E402
 from jtbench.metrics.scorer import Scorer, TimedHub, resolve_metrics  # noqa: E402
 from jtbench.models.base import BACKBONES, TINY_SEED  # noqa: E402
-from jtbench.paths import shared_data_dir  # noqa: E402
 
 NINE = tuple(m for m in PAPER_METRICS if m != "motion_fidelity")  # CoTracker3 is not on PyPI (see above)
 CPU_DEFAULT = tuple(m for m in NINE if m not in ("pick_score", "aesthetic_quality"))

@@ -35,19 +35,19 @@ def prepare(
     download: Path = typer.Option(
         None, "--download", help="Download the missing sources' archives into this folder (needs the network)."
     ),
-    demo: bool = typer.Option(False, "--demo", help="Prepare the offline demo slice from the shared sample data."),
-    shared_data: Path = typer.Option(None, "--shared-data", help="The shared sample data folder (for --demo)."),
+    demo: bool = typer.Option(False, "--demo", help="Draw and prepare the offline demo slice (procedural stand-ins)."),
 ) -> None:
     """Convert source layouts into the prepared layout and write a SHA-256 lock file.
 
     With --subject or --motion, only what is named is prepared.
     """
     from jtbench.benchmark import prepare as prep
-    from jtbench.paths import shared_data_dir
 
     if demo:
-        root = prep.prepare_demo(shared_data or shared_data_dir(), out)
-        typer.echo(f"demo slice prepared in {root} (stand-in motion clips, not benchmark data)")
+        from jtbench.benchmark.demo import prepare_demo
+
+        root = prepare_demo(out)
+        typer.echo(f"demo slice prepared in {root} (procedural stand-ins drawn by jtbench, not benchmark data)")
         return
     sources = _parse_sources(source)
     if download is not None:
