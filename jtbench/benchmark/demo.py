@@ -42,9 +42,21 @@ def demo_backgrounds() -> list[str]:
 
 
 def demo_combinations(bench: Benchmark) -> list[Combination]:
-    """The compatible combinations of the demo's subjects and motions."""
+    """The combinations the demo runs: the manifest's list, else every compatible pair it draws."""
     demo = demo_manifest()
-    return bench.combinations(subject=list(demo["subjects"]), motion=list(demo["motions"]))
+    drawn = bench.combinations(subject=list(demo["subjects"]), motion=list(demo["motions"]))
+    wanted = demo.get("combinations")
+    if wanted is None:
+        return drawn
+    by_id = {c.id: c for c in drawn}
+    unknown = [c for c in wanted if c not in by_id]
+    if unknown:
+        raise ManifestError(
+            f"demo combinations {', '.join(unknown)} are not compatible pairs of the drawn subjects and motions",
+            file=manifests_dir() / "demo.yaml",
+            fix=f"choose from {', '.join(by_id)}",
+        )
+    return [by_id[c] for c in wanted]
 
 
 def _draw_sources(demo: dict[str, Any], root: Path) -> list[tuple[str, Path, Path, str]]:
