@@ -12,7 +12,8 @@ from jtbench.cli.demo import DEMO_METHODS, MY_METHOD
 def test_demo_runs_scores_and_reports_beside_the_paper(tmp_path, monkeypatch):
     monkeypatch.setenv("JTBENCH_SHARED_DATA", str(tmp_path / "no-such-folder"))  # the demo must not need it
     out = tmp_path / "demo"
-    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--metrics", "clip_i,subject_consistency"])
+    metrics = "clip_i,subject_consistency,motion_fidelity"  # cheap ones; Mot-Fid's LK tracker needs no weights
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--metrics", metrics])
     assert result.exit_code == 0, result.output
     steps = ("$ jtbench run --methods dummy,dummy-static,dummy-noise --demo", "$ jtbench score", "$ jtbench report")
     for step in steps:
@@ -21,8 +22,10 @@ def test_demo_runs_scores_and_reports_beside_the_paper(tmp_path, monkeypatch):
     assert sorted(run["method"].unique()) == sorted(DEMO_METHODS) and len(run) == 6
     mine = pd.read_parquet(out / f"{MY_METHOD}_scores" / "results.parquet")
     assert set(mine["method"]) == {MY_METHOD} and len(mine) == 2
-    means = pd.concat([run, mine]).groupby("method")["Subj-Con"].mean()
-    assert means.round(2).nunique() == 4, f"the four methods must differ where the metrics look: {means}"
+    means = pd.concat([run, mine]).groupby("method")[["Subj-Con", "Mot-Fid"]].mean()
+    assert means["Subj-Con"].round(2).nunique() == 4, f"the four methods must differ where the metrics look: {means}"
+    assert means.loc["dummy-static", "Mot-Fid"] == 0 < means.loc["dummy", "Mot-Fid"], "holding still copies no motion"
+    assert means.loc[MY_METHOD, "Mot-Fid"] > 90, "the reference clip itself has the reference's motion"
     table = (out / "table1.md").read_text()
     assert "tiny random backbones: NOT the paper's metrics" in table
     for row in (*DEMO_METHODS, MY_METHOD, "JointTuner (paper)"):
