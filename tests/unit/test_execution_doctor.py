@@ -21,7 +21,7 @@ def test_doctor_reports_environment_weights_data_and_smoke(demo_data_root, tmp_p
     for name in ("python", "torch", "pyav", "h264 encoder", "disk (run folder)", "benchmark data"):
         assert name in rows, f"missing check {name}"
     assert rows["h264 encoder"]["status"] == "ok"
-    assert "8/15 subjects, 2/12 motions" in rows["benchmark data"]["detail"]
+    assert "4/15 subjects, 2/12 motions" in rows["benchmark data"]["detail"]
     assert any(name.startswith("weights openai-clip-vit-b-32") for name in rows), "the weights catalog is listed"
     assert "cuda" in rows or any(name.startswith("gpu ") for name in rows)
     for metric in ("clip_t", "subject_consistency"):
