@@ -29,8 +29,10 @@ browser:
 latex:
 	@{ command -v pdflatex >/dev/null 2>&1 && kpsewhich booktabs.sty >/dev/null 2>&1; } || { (apt-get update -qq && apt-get install -y -qq --no-install-recommends texlive-latex-recommended >/dev/null) || echo "pdflatex could not be installed; the LaTeX compile test will be skipped"; }
 
+# The three jobs (run, score your own videos, report beside the paper) on drawn stand-in media with
+# tiny random backbones: no data, no weights, no network (jtbench/cli/demo.py).
 demo: install
-	$(BIN)/jtbench run --methods dummy --demo --backbones tiny --out runs/demo
+	$(BIN)/jtbench demo --out runs/demo
 
 test: install browser latex
 	$(BIN)/python -m pytest -m "not slow and not gpu" -q

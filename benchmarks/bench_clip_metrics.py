@@ -15,11 +15,11 @@ import argparse
 import time
 
 import torch
+from sample_data import shared_data_dir  # beside this script
 
 from jtbench.io.video import read_video
 from jtbench.metrics.base import Sample, ScoringContext, create_metric
 from jtbench.models.base import ModelHub
-from jtbench.paths import shared_data_dir
 
 METRICS = ("CLIP-T", "CLIP-I", "Bkgd-Con", "Aesth-Q", "Pick-Sc")
 

@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 
 import torch
+from sample_data import shared_data_dir  # beside this script
 
 from jtbench.io.video import read_video
 from jtbench.metrics.motion_fidelity import NAN_SAFE, OFFICIAL, motion_fidelity_score
 from jtbench.models.trackers import LucasKanadeTracker, find_cotracker_checkout
-from jtbench.paths import shared_data_dir
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:

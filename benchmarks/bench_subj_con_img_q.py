@@ -16,13 +16,13 @@ import time
 from pathlib import Path
 
 import torch
+from sample_data import shared_data_dir  # beside this script
 
 from jtbench.io.video import read_video
 from jtbench.metrics.imaging_quality import musiq_scores
 from jtbench.metrics.subject_consistency import dino_features, subject_consistency_score
 from jtbench.models.dino import DINO_VITB16_WEIGHTS, DinoViTB16, build_dino_vit
 from jtbench.models.musiq import MUSIQ_SPAQ_WEIGHTS, MusiqSpaq, build_musiq
-from jtbench.paths import shared_data_dir
 
 SAMPLE = Path("generated/jointtuner_cogvideox/bear_plushie_person_playing_flute_0.mp4")
 

@@ -42,6 +42,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from sample_data import shared_data_dir  # noqa: E402  (beside this script)
 from scoring_structures import (  # noqa: E402  (beside this script)
     CPU_DEFAULT,
     NINE,
@@ -54,7 +55,7 @@ from scoring_structures import (  # noqa: E402  (beside this script)
 
 from jtbench.io.layout import VideoEntry  # noqa: E402
 from jtbench.io.video import read_video, write_video  # noqa: E402
-from jtbench.paths import cache_dir, shared_data_dir  # noqa: E402
+from jtbench.paths import cache_dir  # noqa: E402
 
 
 # -- inputs -------------------------------------------------------------------------------------

@@ -78,11 +78,11 @@ def tiny_hub(_isolated_cache):
 
 
 @pytest.fixture(scope="session")
-def demo_data_root(shared_data, tmp_path_factory) -> Path:
-    """The demo slice prepared once per session (subjects/<id>/00.jpg, motions/<id>/00.mp4)."""
-    from jtbench.benchmark.prepare import prepare_demo
+def demo_data_root(tmp_path_factory) -> Path:
+    """The procedural demo slice drawn once per session (subjects/<id>/00.jpg, motions/<id>/00.mp4)."""
+    from jtbench.benchmark.demo import prepare_demo
 
-    return prepare_demo(shared_data, tmp_path_factory.mktemp("demo") / "data")
+    return prepare_demo(tmp_path_factory.mktemp("demo") / "data")
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Build the prepared layout of SPEC §2: from the JointTuner release, the original sources, or the demo.
+"""Build the prepared layout of SPEC §2: from the JointTuner release, the original sources, or the drawn demo.
 
 The recommended source is the JointTuner release (``--source jointtuner=PATH``,
 :mod:`jtbench.benchmark.release`): the paper's own files, copied byte for byte, including the
@@ -19,16 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
 
-from jtbench.benchmark.combinations import Benchmark, Combination
 from jtbench.benchmark.manifest import SOURCES, Manifest, Motion, Subject, load_manifest
 from jtbench.benchmark.prepared import LOCK_NAME, RELEASE_LABEL, file_source, lock_reference_set, read_lock
 from jtbench.benchmark.release import RELEASE_SOURCE, ReleaseFile, expected_layout, release_plan
-from jtbench.errors import InputError, ManifestError
+from jtbench.errors import InputError
 from jtbench.io.digest import file_sha256
 from jtbench.io.video import read_image, read_video, stride_round, write_video
-from jtbench.paths import manifests_dir
 
 CLIP_FRAMES = 16
 CLIP_FPS = 8.0
@@ -280,55 +277,6 @@ def verify(out: Path) -> list[str]:
         elif file_sha256(path) != digest:
             problems.append(f"{path}: altered (sha256 differs from the lock file)")
     return problems
-
-
-# -- the offline demo slice (stand-in clips from the shared sample data) ----------------------
-def _demo_manifest() -> dict:
-    path = manifests_dir() / "demo.yaml"
-    try:
-        return yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ManifestError(
-            f"cannot read the demo manifest: {exc}", file=path, fix="restore data_manifests/demo.yaml"
-        ) from exc
-
-
-def demo_backgrounds() -> list[str]:
-    return list(_demo_manifest()["backgrounds"])
-
-
-def demo_combinations(bench: Benchmark) -> list[Combination]:
-    """The compatible combinations of the demo's subjects and stand-in motions (8)."""
-    demo = _demo_manifest()
-    return bench.combinations(subject=list(demo["subjects"]), motion=list(demo["motions"]))
-
-
-def prepare_demo(shared_data: Path, out: Path) -> Path:
-    """Prepare the demo slice from ``shared/data`` into ``out``; idempotent. Returns ``out``."""
-    shared_data, out = Path(shared_data), Path(out)
-    if not shared_data.is_dir():
-        raise InputError(
-            "shared sample data folder not found",
-            file=shared_data,
-            fix="set JTBENCH_SHARED_DATA to the shared/data folder",
-        )
-    demo = _demo_manifest()
-    plan: list[tuple[str, Path, Path, str]] = []
-    for sid, entry in demo["subjects"].items():
-        images = sorted(shared_data.glob(entry["files"]))
-        if not images:
-            raise InputError(
-                f"no images match {entry['files']!r}", file=shared_data, fix="check the shared data folder"
-            )
-        plan += [("image", img, out / "subjects" / sid / f"{i:02d}.jpg", "") for i, img in enumerate(images)]
-    for mid, entry in demo["motions"].items():
-        clips = sorted(shared_data.glob(entry["files"]))
-        if not clips:
-            raise InputError(f"no clips match {entry['files']!r}", file=shared_data, fix="check the shared data folder")
-        stride = "" if entry.get("stride", "fps") == "fps" else str(entry["stride"])
-        plan += [("video", clip, out / "motions" / mid / f"{i:02d}.mp4", stride) for i, clip in enumerate(clips)]
-    _execute(out, plan, load_manifest(), {"demo": str(shared_data)})
-    return out
 
 
 # -- downloading the official archives (only where the network allows) ------------------------

@@ -34,7 +34,7 @@ def root(
 
 
 def _register() -> None:
-    from jtbench.cli import data, doctor, listing, methods, report, run, score, weights
+    from jtbench.cli import data, demo, doctor, listing, methods, report, run, score, weights
 
     app.add_typer(listing.app, name="list")
     app.add_typer(data.app, name="data")
@@ -42,6 +42,7 @@ def _register() -> None:
     app.command("report")(report.report)
     app.command("run")(run.run)
     app.command("doctor")(doctor.doctor)
+    app.command("demo")(demo.demo)
     app.add_typer(weights.app, name="weights")
     app.add_typer(methods.app, name="methods")
 

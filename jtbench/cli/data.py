@@ -45,8 +45,7 @@ def prepare(
     rebuild: bool = typer.Option(
         False, "--rebuild", help="With --download: fetch the original data sets to rebuild from (the fallback)."
     ),
-    demo: bool = typer.Option(False, "--demo", help="Prepare the offline demo slice from the shared sample data."),
-    shared_data: Path = typer.Option(None, "--shared-data", help="The shared sample data folder (for --demo)."),
+    demo: bool = typer.Option(False, "--demo", help="Draw and prepare the offline demo slice (procedural stand-ins)."),
 ) -> None:
     """Copy (JointTuner release) or rebuild (original data sets) the references into the prepared
     layout and write a lock file with every file's SHA-256 and source.
@@ -56,11 +55,12 @@ def prepare(
     from jtbench.benchmark import prepare as prep
     from jtbench.benchmark.manifest import SOURCES
     from jtbench.benchmark.release import RELEASE_SOURCE, download_release
-    from jtbench.paths import shared_data_dir
 
     if demo:
-        root = prep.prepare_demo(shared_data or shared_data_dir(), out)
-        typer.echo(f"demo slice prepared in {root} (stand-in motion clips, not benchmark data)")
+        from jtbench.benchmark.demo import prepare_demo
+
+        root = prepare_demo(out)
+        typer.echo(f"demo slice prepared in {root} (procedural stand-ins drawn by jtbench, not benchmark data)")
         return
     sources = _parse_sources(source)
     if rebuild and download is None:

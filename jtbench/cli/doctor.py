@@ -122,7 +122,7 @@ def check_weights(opts: DoctorOptions) -> list[Check]:
     return checks
 
 
-DEMO_DATA = Path("runs/demo/data")  # where `make demo` prepares its slice
+DEMO_DATA = Path("runs/demo/run/data")  # where `make demo` (jtbench demo --out runs/demo) prepares its slice
 
 
 def check_data(opts: DoctorOptions) -> list[Check]:

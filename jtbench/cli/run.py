@@ -45,7 +45,7 @@ def run(
     out: Path = typer.Option(None, "--out", help="Run folder (default runs/demo with --demo)."),
     data: Path = typer.Option(None, "--data", help="Prepared data root (made by `jtbench data prepare`)."),
     demo: bool = typer.Option(
-        False, "--demo", help="Prepare and use the offline demo slice (8 stand-in combinations)."
+        False, "--demo", help="Draw, prepare and use the offline demo slice (procedural stand-ins, not benchmark data)."
     ),
     executor: ExecutorName = typer.Option(ExecutorName.local, "--executor", help="local or ray."),
     address: str = typer.Option("auto", "--address", help="Ray cluster address: auto, local, or HOST:PORT."),
@@ -156,13 +156,12 @@ def build_request(opts: RunOptions, *, prepare: bool = True):
 def _slice(opts: RunOptions, bench, out: Path, prepare: bool) -> tuple[Path, list, list[str]]:
     """The data root, the selected combinations and the default backgrounds (demo or full benchmark)."""
     if opts.demo:
-        from jtbench.benchmark.prepare import demo_backgrounds, demo_combinations, prepare_demo
-        from jtbench.paths import shared_data_dir
+        from jtbench.benchmark.demo import demo_backgrounds, demo_combinations, prepare_demo
 
         data = out / "data"
         if prepare:
-            typer.echo(f"preparing the demo slice from {shared_data_dir()} → {data} (stand-ins, not benchmark data)")
-            prepare_demo(shared_data_dir(), data)
+            typer.echo(f"preparing the demo slice → {data} (procedural stand-ins drawn by jtbench, not benchmark data)")
+            prepare_demo(data)
         combos, backgrounds = demo_combinations(bench), demo_backgrounds()
     else:
         data = opts.data or Path(os.environ.get("JTBENCH_DATA", "data/prepared"))

@@ -59,7 +59,7 @@ def _select(specs: list[WeightSpec], ids: list[str] | None) -> list[WeightSpec]:
 
 def _source(spec: WeightSpec) -> str:
     if spec.urls:
-        return spec.urls[0]
+        return spec.urls[0] + (f" ({spec.archive_member} inside)" if spec.archive_member else "")
     if spec.hf_repo:
         return f"hf:{spec.hf_repo}"
     if spec.torch_hub:
@@ -85,6 +85,7 @@ def describe(spec: WeightSpec, resolver: WeightResolver, *, check: bool) -> dict
         "path": str(found) if found else "",
         "put_it_at": str(resolver.home(spec)) + (f" (or {vbench})" if vbench else ""),
         "sha256": sha,
+        "checked_against": " + ".join(resolver.expected_digests(spec)) or "nothing known",
         "source": _source(spec),
         "licence": spec.licence,
     }
@@ -140,8 +141,11 @@ def download_one(spec: WeightSpec, resolver: WeightResolver) -> Path:
     if spec.hf_repo:
         from huggingface_hub import snapshot_download
 
+        from jtbench.weights.lock import weight_digest
+
         target = resolver.home(spec) if spec.is_dir else resolver.home(spec).parent
         snapshot_download(spec.hf_repo, local_dir=target, allow_patterns=None if spec.is_dir else [spec.filename])
+        resolver.lock.record(spec.id, weight_digest(resolver.home(spec)), f"hf:{spec.hf_repo}")
         return resolver.home(spec)
     raise WeightsError(
         f"{spec.id} has no download address ({_source(spec)})",
@@ -156,7 +160,12 @@ def download(
     weights: list[str] = WeightsOpt,
     offline: bool = typer.Option(False, "--offline", help="Refuse (and say where to put files by hand)."),
 ) -> None:
-    """Download missing weights into $JTBENCH_CACHE/weights/<id>/ (never with --offline)."""
+    """Download missing weights into $JTBENCH_CACHE/weights/<id>/ (never with --offline).
+
+    Each first download's SHA-256 is recorded in $JTBENCH_CACHE/weights/weights.lock.json; later
+    downloads, `jtbench weights verify` and every load are checked against it (and against the
+    published SHA-256 where there is one).
+    """
     specs, problems = load_catalog()
     _warn(problems)
     resolver = _resolver(weights, offline=offline)

@@ -124,6 +124,8 @@ class MethodAdapter(ABC):
 
 METHODS: Registry[type[MethodAdapter]] = Registry("method", "jtbench.methods")
 METHODS.add("dummy", "jtbench.methods.dummy:DummyMethod")
+METHODS.add("dummy-static", "jtbench.methods.dummy:DummyStatic")  # the demo's contrasts to `dummy`
+METHODS.add("dummy-noise", "jtbench.methods.dummy:DummyNoise")
 METHODS.add("jointtuner", "baselines.jointtuner.adapter:JointTuner")
 for _name, _attr in {  # JointTuner's Table 3 rows, each its own method so runs keep them apart
     "jointtuner-noise-frame": "JointTunerNoiseFrame",

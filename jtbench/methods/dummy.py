@@ -7,6 +7,9 @@ translation found by phase correlation). "Sampling" pastes the subject onto a ba
 whose colour depends on the prompt's background, moves it along that path, and adds a faint
 seeded texture: 16 frames at 8 FPS, the same bytes for the same case and seed every time.
 The videos resemble nothing a real method makes; the scores they get mean nothing.
+
+Two variants give the demo something to rank (each its own registered method, so runs keep
+them apart): ``dummy-static`` holds the subject still, ``dummy-noise`` draws seeded noise.
 """
 
 from __future__ import annotations
@@ -120,9 +123,8 @@ class DummyMethod(MethodAdapter):
             written.append(write_video(frames, out, fps=request.fps))
         return written
 
-    @staticmethod
     def render(
-        subject: Image.Image, path: Sequence[Sequence[float]], request: SampleRequest, size: int = DEFAULT_SIZE
+        self, subject: Image.Image, path: Sequence[Sequence[float]], request: SampleRequest, size: int = DEFAULT_SIZE
     ) -> np.ndarray:
         """uint8 [T, H, W, 3]: the subject moving along ``path`` over the background's gradient."""
         height, width = request.height or size, request.width or size
@@ -143,3 +145,29 @@ class DummyMethod(MethodAdapter):
             frame[top : top + sh, left : left + sw] = sprite
             frames[t] = np.clip(frame, 0, 255).astype(np.uint8)
         return frames
+
+
+class DummyStatic(DummyMethod):
+    """The subject held still in the middle of the frame: right appearance, no motion at all."""
+
+    name = "dummy-static"
+    description = "the subject's image held still (demo: right appearance, no motion; no GPU, no weights)"
+
+    def render(
+        self, subject: Image.Image, path: Sequence[Sequence[float]], request: SampleRequest, size: int = DEFAULT_SIZE
+    ) -> np.ndarray:
+        return super().render(subject, [(0.0, 0.0)], request, size)
+
+
+class DummyNoise(DummyMethod):
+    """Seeded uniform noise in every frame: neither the subject nor the motion."""
+
+    name = "dummy-noise"
+    description = "seeded noise frames (demo: neither the subject nor the motion; no GPU, no weights)"
+
+    def render(
+        self, subject: Image.Image, path: Sequence[Sequence[float]], request: SampleRequest, size: int = DEFAULT_SIZE
+    ) -> np.ndarray:
+        height, width = request.height or size, request.width or size
+        rng = np.random.default_rng(_stable_int(f"noise/{request.case.case_id}/{request.seed}"))
+        return rng.integers(0, 256, (request.num_frames, height, width, 3), dtype=np.uint8)

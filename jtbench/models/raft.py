@@ -30,9 +30,10 @@ RAFT_THINGS = register_weights(
     WeightSpec(
         id="raft-things",
         filename="raft-things.pth",
-        # Published only inside https://dl.dropboxusercontent.com/s/4j4z58wuv8o0mfz/models.zip
-        # (princeton-vl/RAFT): unzip it and place models/raft-things.pth in the cache.
-        urls=(),
+        # Published only inside princeton-vl/RAFT's models.zip (the address VBench downloads too):
+        # `jtbench weights download` fetches the zip and keeps models/raft-things.pth alone.
+        urls=("https://dl.dropboxusercontent.com/s/4j4z58wuv8o0mfz/models.zip",),
+        archive_member="models/raft-things.pth",
         licence="BSD-3-Clause (princeton-vl/RAFT)",
         used_by=("dynamic_degree",),
         vbench_path="raft_model/models/raft-things.pth",

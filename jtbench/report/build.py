@@ -99,6 +99,17 @@ def _own_columns_table(inputs: ReportInputs, options: ReportOptions, kind: str) 
     )
 
 
+TINY_MARK = "tiny random backbones: NOT the paper's metrics"
+
+
+def _tiny_labels(inputs: ReportInputs) -> list[str]:
+    """Result rows scored with tiny random backbones, by label (results tables name them in ``backbones``)."""
+    if not inputs.has_results or "backbones" not in inputs.results:
+        return []
+    tiny = inputs.results["backbones"].astype(str).str.startswith("tiny")
+    return sorted(inputs.results.loc[tiny, LABEL].unique())
+
+
 def _main(inputs: ReportInputs, options: ReportOptions, kind: str = "main") -> ReportTable:
     if any(not r.has_paper_columns for r in inputs.references):
         return _own_columns_table(inputs, options, kind)
@@ -123,6 +134,10 @@ def _main(inputs: ReportInputs, options: ReportOptions, kind: str = "main") -> R
         ([f"jtbench results ({', '.join(sorted(inputs.results[LABEL].unique()))})"] if inputs.has_results else [])
         + [r.title for r in inputs.references]
     )
+    tiny = _tiny_labels(inputs)
+    if tiny:  # seeded random models: their numbers must never pass for the paper's
+        notes.append(f"{', '.join(tiny)}: scored with tiny random backbones (--backbones tiny), NOT the paper's.")
+        title += "" if TINY_MARK in title else f" ({TINY_MARK})"
     return ReportTable(
         title=title,
         frame=frame,

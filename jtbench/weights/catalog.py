@@ -16,6 +16,7 @@ class WeightSpec:
     id: str  # e.g. "openai-clip-vit-b-32"
     filename: str  # the file as published ("ViT-B-32.pt"), or a folder name for HF repos
     urls: tuple[str, ...] = ()  # direct download addresses, first that works wins
+    archive_member: str | None = None  # the urls are zip archives; this member is the file (RAFT's models.zip)
     hf_repo: str | None = None  # a Hugging Face repo id when the weights are a folder
     torch_hub: str | None = None  # e.g. "facebookresearch/co-tracker" (needs network or a local checkout)
     sha256: str | None = None  # verified on download and by `jtbench weights verify`

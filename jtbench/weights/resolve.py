@@ -4,7 +4,9 @@
 2. ``$JTBENCH_CACHE/weights/<id>/<filename>``,
 3. VBench's cache (``$VBENCH_CACHE_DIR`` or ``~/.cache/vbench``) in VBench's own layout,
 4. the torch hub checkpoint folder (and pyiqa's ``hub/pyiqa``), openai-clip's ``~/.cache/clip``, the HF cache,
-5. download into (2), only when downloads are allowed and not ``offline``.
+5. download into (2), only when downloads are allowed and not ``offline``; a file published only inside
+   a zip archive (RAFT's ``models.zip``) is extracted from it. Each first download's SHA-256 goes to
+   the lock file (:mod:`jtbench.weights.lock`), which later downloads and loads are checked against.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from __future__ import annotations
 import os
 import shutil
 import urllib.request
+import zipfile
 from pathlib import Path
 
 from jtbench.errors import WeightsError
 from jtbench.io.digest import file_sha256
 from jtbench.paths import cache_dir
 from jtbench.weights.catalog import WeightSpec
+from jtbench.weights.lock import WeightLock, weight_digest
 
 
 def _hf_repo_of(url: str) -> str | None:
@@ -41,6 +45,7 @@ class WeightResolver:
         self.offline = offline
         self.overrides = {k: Path(v) for k, v in (overrides or {}).items()}
         self.root = Path(root) if root is not None else cache_dir() / "weights"
+        self.lock = WeightLock(self.root)
 
     def home(self, spec: WeightSpec) -> Path:
         """Where jtbench keeps (and downloads) this weight."""
@@ -75,19 +80,28 @@ class WeightResolver:
                 return path
         return None
 
+    def expected_digests(self, spec: WeightSpec) -> dict[str, str]:
+        """What ``spec`` is checked against: ``{"published": sha, "lock": sha}``, whichever are known."""
+        known = {"published": spec.sha256, "lock": self.lock.expected(spec.id)}
+        return {k: v for k, v in known.items() if v is not None and not (k == "published" and spec.is_dir)}
+
     def verify(self, spec: WeightSpec, path: Path) -> bool | None:
-        """True/False against the catalog's SHA-256; None when no checksum is known."""
-        if spec.sha256 is None or path.is_dir():
+        """True/False against the published SHA-256 and the lock file's; None when neither is known."""
+        expected = self.expected_digests(spec)
+        if not expected:
             return None
-        return file_sha256(path) == spec.sha256
+        digest = weight_digest(path)
+        return all(digest == sha for sha in expected.values())
 
     def resolve(self, spec: WeightSpec) -> Path:
         """A verified local path for ``spec``; downloads only if allowed. Errors say where to put the file."""
         path = self.find(spec)
         if path is not None:
-            if self.verify(spec, path) is False:
+            # Folders (multi-GB Hugging Face snapshots) are hashed by `jtbench weights verify`, not on every load.
+            if not path.is_dir() and self.verify(spec, path) is False:
+                expected = " or ".join(f"{v} ({k})" for k, v in self.expected_digests(spec).items())
                 raise WeightsError(
-                    f"checksum mismatch for {spec.id} (expected sha256 {spec.sha256})",
+                    f"checksum mismatch for {spec.id} (expected sha256 {expected})",
                     file=path,
                     fix="delete the file and download it again (`jtbench weights download`)",
                 )
@@ -111,17 +125,45 @@ class WeightResolver:
         for url in spec.urls:
             tmp = target.with_name(target.name + ".part")
             try:
-                with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as fh:
-                    shutil.copyfileobj(response, fh)
-            except OSError as exc:
+                fetched = _fetch(url, tmp.with_name(tmp.name + ".zip") if spec.archive_member else tmp)
+                if spec.archive_member:
+                    _extract(fetched, spec.archive_member, tmp)
+            except (OSError, zipfile.BadZipFile, KeyError) as exc:
+                tmp.unlink(missing_ok=True)
                 errors.append(f"{url}: {exc}")
                 continue
-            if spec.sha256 and file_sha256(tmp) != spec.sha256:
+            digest = file_sha256(tmp)
+            if spec.sha256 and digest != spec.sha256:
                 tmp.unlink(missing_ok=True)
-                errors.append(f"{url}: checksum mismatch")
+                errors.append(f"{url}: checksum mismatch (got {digest}, published {spec.sha256})")
                 continue
+            try:
+                self.lock.record(spec.id, digest, url)  # first download: recorded; later ones: must match
+            except WeightsError:
+                tmp.unlink(missing_ok=True)
+                raise
             tmp.replace(target)
             return target
         raise WeightsError(
             f"could not download {spec.id}: " + "; ".join(errors), file=target, fix=f"download it by hand to {target}"
         )
+
+
+def _fetch(url: str, dest: Path) -> Path:
+    """Stream ``url`` into ``dest`` (removed again if the transfer fails)."""
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as fh:
+            shutil.copyfileobj(response, fh)
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def _extract(archive: Path, member: str, dest: Path) -> None:
+    """Copy one member of a zip archive to ``dest``, then delete the archive (only the one file is kept)."""
+    try:
+        with zipfile.ZipFile(archive) as zf, zf.open(member) as src, open(dest, "wb") as fh:
+            shutil.copyfileobj(src, fh)
+    finally:
+        archive.unlink(missing_ok=True)

@@ -133,7 +133,7 @@ def test_weights_found_in_vbench_cache(tmp_path, monkeypatch):
     assert resolver.find(MUSIQ_SPAQ_WEIGHTS) == vbench_file
 
 
-def test_batch_of_n_equals_per_frame(musiq):
+def test_batch_of_n_equals_per_frame(shared_data, musiq):
     frames = read_video(CAR_TURN).frames[:3, ::2, ::2]  # 240x240 keeps it cheap
     one_by_one = musiq_scores(musiq, frames, batch_size=1)
     batched = musiq_scores(musiq, frames, batch_size=3)

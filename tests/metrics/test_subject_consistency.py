@@ -168,7 +168,7 @@ def test_one_frame_video_is_an_error(tiny_hub):
         SubjectConsistency().score(Sample(clip), ScoringContext(hub=tiny_hub))
 
 
-def test_batch_of_n_equals_per_frame(dino):
+def test_batch_of_n_equals_per_frame(shared_data, dino):
     frames = read_video(CAR_TURN).frames[:5]
     one_by_one = dino_features(dino, frames, batch_size=1)
     batched = dino_features(dino, frames, batch_size=5)

@@ -29,17 +29,20 @@ def test_motion_path_follows_a_moving_square():
     assert path[15] == path[4], "shorter clips hold their last position"
 
 
-@pytest.fixture(scope="module")
-def trained(shared_data, tmp_path_factory):
-    method = get_method("dummy")
+def _train(name: str, data_root, workdir):
+    method = get_method(name)
     combo = Benchmark.load().combinations(subject="backpack", motion="train_turning")[0]
     unit = method.sampling_units(combo)[0]
     data = TrainingData(
-        subject_images=(shared_data / "subjects" / "backpack" / "00.jpg",),
-        motion_clips=(shared_data / "motions" / "car_turn" / "car-turn.mp4",),
+        subject_images=(data_root / "subjects" / "backpack" / "00.jpg",),
+        motion_clips=(data_root / "motions" / "train_turning" / "00.mp4",),
     )
-    ckpt = method.train(unit, data, RunSettings(), tmp_path_factory.mktemp("ckpt"))
-    return method, combo, ckpt
+    return method, combo, method.train(unit, data, RunSettings(), workdir)
+
+
+@pytest.fixture(scope="module")
+def trained(demo_data_root, tmp_path_factory):
+    return _train("dummy", demo_data_root, tmp_path_factory.mktemp("ckpt"))
 
 
 def test_samples_have_the_benchmark_shape_and_are_deterministic(trained, tmp_path):
@@ -70,3 +73,22 @@ def test_training_without_media_names_the_problem(tmp_path):
     combo = Benchmark.load().combinations(subject="dog", motion="dog_walking")[0]
     with pytest.raises(InputError, match="needs a subject image and a motion clip"):
         method.train(method.sampling_units(combo)[0], TrainingData(), RunSettings(), tmp_path)
+
+
+def _motion(video) -> float:
+    frames = read_video(video).frames.float()
+    return float((frames[1:] - frames[:-1]).abs().mean())
+
+
+def test_demo_variants_differ_where_the_metrics_look(trained, demo_data_root, tmp_path):
+    """dummy follows the reference motion, dummy-static holds still, dummy-noise is noise."""
+    method, combo, ckpt = trained
+    case = Benchmark.load().case(combo, "grass")
+    videos = {"dummy": method.sample([ckpt], [SampleRequest(case, 0)], RunSettings(), tmp_path / "dummy")[0]}
+    for name in ("dummy-static", "dummy-noise"):
+        variant, _, variant_ckpt = _train(name, demo_data_root, tmp_path / f"ckpt-{name}")
+        videos[name] = variant.sample([variant_ckpt], [SampleRequest(case, 0)], RunSettings(), tmp_path / name)[0]
+    assert _motion(videos["dummy-static"]) < 0.5 < _motion(videos["dummy"]) < 20 < _motion(videos["dummy-noise"])
+    first = {n: read_video(v).frames[0].float() for n, v in videos.items()}
+    assert (first["dummy"] - first["dummy-static"]).abs().mean() < 3, "both start from the same still (h264 aside)"
+    assert (first["dummy"] - first["dummy-noise"]).abs().mean() > 40

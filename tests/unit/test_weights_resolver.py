@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,117 @@ def test_single_file_found_in_the_hugging_face_cache(tmp_path, monkeypatch):
     snapshot.mkdir(parents=True)
     (snapshot / "amt-s.pth").write_bytes(b"weights")
     assert WeightResolver(offline=True, root=tmp_path / "jt").find(spec) == snapshot / "amt-s.pth"
+
+
+# -- archives and the lock file -------------------------------------------------------------------
+def _zip(members: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def zip_server():
+    """A loopback HTTP server; ``served[path] = bytes`` sets what it answers."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    served: dict[str, bytes] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            body = served.get(self.path)
+            self.send_response(200 if body is not None else 404)
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", served
+    server.shutdown()
+
+
+def test_zip_member_download_is_extracted_and_locked(caches, zip_server):
+    from jtbench.weights.lock import LOCK_NAME
+
+    base, served = zip_server
+    served["/models.zip"] = _zip({"models/raft-things.pth": CONTENT, "models/raft-small.pth": b"other"})
+    spec = _spec(id="test-raft", filename="raft-things.pth", sha256=None, vbench_path=None,
+                 urls=(f"{base}/models.zip",), archive_member="models/raft-things.pth")  # fmt: skip
+    resolver = WeightResolver(offline=False)
+    path = resolver.resolve(spec)
+    home = caches["jtbench"] / "weights" / "test-raft"
+    assert path == home / "raft-things.pth" and path.read_bytes() == CONTENT
+    assert sorted(p.name for p in home.iterdir()) == ["raft-things.pth"], "the archive is not kept"
+    lock = json.loads((caches["jtbench"] / "weights" / LOCK_NAME).read_text())["weights"]
+    assert lock["test-raft"]["sha256"] == SHA and lock["test-raft"]["source"] == f"{base}/models.zip"
+    assert resolver.verify(spec, path) is True and resolver.expected_digests(spec) == {"lock": SHA}
+
+    path.write_bytes(b"replaced later")  # a file changed after its first download
+    assert resolver.verify(spec, path) is False
+    with pytest.raises(WeightsError, match="checksum mismatch") as info:
+        resolver.resolve(spec)
+    assert f"{SHA} (lock)" in str(info.value)
+
+    path.unlink()  # the publisher's archive changed since: the second download must not pass
+    served["/models.zip"] = _zip({"models/raft-things.pth": b"new bytes"})
+    with pytest.raises(WeightsError, match="first download recorded"):
+        resolver.download(spec)
+    assert not path.exists() and not list(home.glob("*.part*")), "nothing half-written is left"
+
+
+def test_missing_archive_member_is_a_download_error(caches, zip_server):
+    base, served = zip_server
+    served["/models.zip"] = _zip({"models/other.pth": b"x"})
+    spec = _spec(id="test-zip", sha256=None, vbench_path=None, urls=(f"{base}/models.zip",), archive_member="m.pth")
+    with pytest.raises(WeightsError, match="could not download test-zip"):
+        WeightResolver(offline=False).download(spec)
+    assert not list((caches["jtbench"] / "weights" / "test-zip").iterdir())
+
+
+def test_every_metric_weight_has_a_download_route():
+    from jtbench.cli.weights import _source, load_catalog
+    from jtbench.metrics.base import PAPER_METRICS
+
+    specs, problems = load_catalog()
+    assert problems == []
+    needed = [s for s in specs if set(s.used_by) & set(PAPER_METRICS)]
+    assert {u for s in needed for u in s.used_by} == set(PAPER_METRICS), "every metric names its weights"
+    assert [s.id for s in needed if _source(s) == "by hand"] == []
+    raft = WEIGHTS.get("raft-things")
+    assert raft.urls[0].endswith("/models.zip") and raft.archive_member == "models/raft-things.pth"
+
+
+def test_weights_download_fetches_raft_from_its_zip(caches, monkeypatch):
+    """`jtbench weights download raft-things` against RAFT's address, served by a fake urlopen."""
+    import io
+
+    from jtbench.weights import resolve
+
+    archive = _zip({"models/raft-things.pth": CONTENT})
+    asked = []
+
+    def fake_urlopen(url, timeout=None):
+        asked.append(url)
+        return io.BytesIO(archive)
+
+    monkeypatch.setattr(resolve.urllib.request, "urlopen", fake_urlopen)
+    runner = CliRunner()
+    result = runner.invoke(app, ["weights", "download", "raft-things"])
+    assert result.exit_code == 0, result.output
+    assert asked == ["https://dl.dropboxusercontent.com/s/4j4z58wuv8o0mfz/models.zip"]
+    path = caches["jtbench"] / "weights" / "raft-things" / "raft-things.pth"
+    assert path.read_bytes() == CONTENT
+    result, rows = _rows(runner, "verify", "raft-things")
+    assert result.exit_code == 0 and rows["raft-things"]["sha256"] == "ok"
+    assert rows["raft-things"]["checked_against"] == "lock"
+    again = runner.invoke(app, ["weights", "download", "raft-things"])
+    assert again.output.strip() == "all selected weights are present"
