@@ -48,6 +48,8 @@ from jtbench.io.layout import ResolvedEntry, VideoEntry, resolve_entry
 from jtbench.io.tables import metric_columns, read_results, upsert_results
 from jtbench.io.video import file_sha256, read_video
 from jtbench.metrics.base import METRICS, PAPER_METRICS, Metric, Sample, ScoringContext, create_metric
+from jtbench.metrics.isolation import CrashGuard, estimate_need, inject_fault, score_isolated
+from jtbench.metrics.memory import MB, PeakMeter, default_max_memory
 from jtbench.metrics.summary import summarise
 from jtbench.models.base import ModelHub
 from jtbench.provenance import combined_digest, environment_stamp, utc_now, weights_digests
@@ -159,11 +161,16 @@ class Scorer:
         batch_size: int = 16,
         method: str = DEFAULT_METHOD,
         base_model: str | None = None,
+        max_memory: int | None = None,
     ) -> None:
         self.metrics = resolve_metrics(metrics)
         self.hub = hub
         self.benchmark = benchmark or Benchmark.load()
         self.ctx = ScoringContext(hub=hub, batch_size=batch_size)
+        # --max-memory (default JTBENCH_MAX_MEMORY); the device's room caps every batch too
+        self.ctx.memory.max_bytes = max_memory if max_memory is not None else default_max_memory()
+        self.peaks = PeakMeter(hub.device)  # per metric, for provenance
+        self.details: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self.method = method
         self.base_model = base_model
         self.backbones_label = BACKBONE_LABELS[hub.mode]
@@ -202,6 +209,22 @@ class Scorer:
     def _load_time(self) -> float:
         return sum(getattr(self.hub, "load_seconds", {}).values())
 
+    def recipe(self) -> dict[str, Any]:
+        """Constructor arguments for the same scorer in another process (the hub without its models)."""
+        return dict(
+            metrics=self.metrics,
+            hub=self.hub,
+            benchmark=self.benchmark,
+            batch_size=self.ctx.batch_size,
+            method=self.method,
+            base_model=self.base_model,
+            max_memory=self.ctx.memory.max_bytes,
+        )
+
+    def memory_need(self, entry: VideoEntry) -> int:
+        """Rough bytes one video needs with these metrics (for the error of a video that kills its process)."""
+        return estimate_need([b for m in self.metrics for b in m.spec.backbones], entry.video)
+
     # -- resumption -----------------------------------------------------------------------
     def pending(self, old: dict[str, Any] | None) -> list[Metric]:
         """Selected metrics not yet done for this row (see the module docstring)."""
@@ -223,7 +246,10 @@ class Scorer:
             column = metric.spec.column
             start, loads = time.perf_counter(), self._load_time()
             try:
-                result = metric.score(sample, self.ctx)
+                with self.peaks.measure(metric.spec.name):
+                    result = metric.score(sample, self.ctx)
+                for key, amount in (result.details or {}).items():
+                    self.details[metric.spec.name][key] += amount
                 if not _is_finite(result.value):
                     raise JtbenchError(
                         f"returned a non-finite value ({result.value})" + (f": {result.note}" if result.note else ""),
@@ -300,14 +326,20 @@ class Scorer:
         existing: dict[tuple[str, str], dict[str, Any]] = {}
         if results.is_file():
             existing = {(r["method"], r["video_sha256"]): r for r in read_results(results).to_dict("records")}
+        guard = CrashGuard(out)
         for entry in entries:
-            self._score_entry(entry, existing, results, report)
+            if guard.crashed_before(entry):  # it took a scoring process down before: isolate it
+                score_isolated(self, entry, existing, results, report, guard)
+            else:
+                with guard.watch(entry):
+                    self._score_entry(entry, existing, results, report)
             if on_video is not None:
                 on_video(Path(entry.video).name)
         self._finish(out, report)
         return report
 
     def _score_entry(self, entry: VideoEntry, existing: dict, results: Path, report: ScoreReport) -> None:
+        inject_fault(entry.video)
         try:
             item = resolve_entry(entry, self.benchmark, need_image=self._need_image, need_video=self._need_video)
             if not item.video.is_file():
@@ -372,6 +404,11 @@ class Scorer:
                 "hub": self.hub.describe(),
                 "run": {"scored": report.scored, "skipped": report.skipped, "unscorable": len(report.unscorable)},
                 "timings_s": {k: round(v, 3) for k, v in report.timings.items()},
+                "max_memory": self.ctx.memory.max_bytes,
+                "peak_memory_mb": {k: round(v / MB, 1) for k, v in self.peaks.peaks.items()},
+                "peak_memory_kind": "CUDA max allocated growth" if self.hub.device.type == "cuda" else "RSS growth",
+                "memory_events": self.ctx.memory.events,
+                "metric_details": {k: dict(v) for k, v in self.details.items()},
             },
         )
         (out / PROVENANCE_FILE).write_text(json.dumps(stamp, indent=1, default=str))
