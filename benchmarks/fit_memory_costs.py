@@ -44,26 +44,38 @@ def measure(backbone: str, height: int, width: int, batch: int, weights: Path) -
     import torch
     from score_speed import PaperSizeHub
 
-    from jtbench.metrics.memory import PeakMeter
+    from jtbench.metrics.memory import MemoryBudget, PeakMeter
+
+    class Unlimited(MemoryBudget):
+        def room(self) -> int:  # measure the cost, do not enforce the current guess of it
+            return 1 << 60
+
+    budget = Unlimited()
 
     torch.manual_seed(0)
     hub = PaperSizeHub(weights, device="cpu", precision="fp32")
     model = hub.get(backbone)
     frames = torch.randint(0, 256, (batch + 1, height, width, 3), dtype=torch.uint8)
     if backbone == "raft_large":
-        from jtbench.metrics.dynamic_degree import pair_scores as run
+        from jtbench.metrics.dynamic_degree import pair_scores
+
+        def run(m, f, b):
+            return pair_scores(m, f, b, budget)
     elif backbone == "amt_s":
-        from jtbench.metrics.motion_smoothness import predict_middle_frames as run
+        from jtbench.metrics.motion_smoothness import predict_middle_frames
+
+        def run(m, f, b):
+            return predict_middle_frames(m, f, b, budget)
     elif backbone == "musiq_spaq":
         from jtbench.metrics.imaging_quality import musiq_scores
 
         def run(m, f, b):
-            return musiq_scores(m, f[:batch], b, "None")
+            return musiq_scores(m, f[:batch], b, "None", budget)
     elif backbone == "dino_vitb16":
         from jtbench.metrics.subject_consistency import dino_features
 
         def run(m, f, b):
-            return dino_features(m, f[:batch], b)
+            return dino_features(m, f[:batch], b, budget)
     else:
 
         def run(m, f, b):
@@ -71,7 +83,7 @@ def measure(backbone: str, height: int, width: int, batch: int, weights: Path) -
             with torch.no_grad():
                 return m.encode_images(pixels) if hasattr(m, "encode_images") else m.model.get_image_features(pixels)
 
-    run(model, frames[:2] if backbone in ("raft_large", "amt_s") else frames[:1], 1)  # warm-up
+    # no warm-up: freed blocks the allocator keeps would hide the call's real growth
     meter = PeakMeter(torch.device("cpu"))
     with meter.measure("call"):
         run(model, frames, batch)

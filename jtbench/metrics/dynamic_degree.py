@@ -37,7 +37,7 @@ import torch
 from jtbench.io.video import VideoClip, sample_every, stride_round
 from jtbench.metrics.base import Metric, MetricSpec, MetricValue, Sample, ScoringContext
 from jtbench.metrics.memory import MemoryBudget, model_batches
-from jtbench.models.raft import pad_to_multiple, pyramid_degenerate, raft_flow
+from jtbench.models.raft import pad_to_multiple, pyramid_degenerate, raft_consecutive_flows
 
 #: RAFT's padder divisor.
 PAD_DIVISOR = 8
@@ -106,7 +106,7 @@ def iter_pair_scores(
     def flow_scores(start: int, stop: int) -> list[float]:
         chunk = frames[start : stop + 1].to(param.device).permute(0, 3, 1, 2).float()
         chunk, _ = pad_to_multiple(chunk, PAD_DIVISOR)
-        flows = raft_flow(model, chunk[:-1], chunk[1:], FLOW_UPDATES)
+        flows = raft_consecutive_flows(model, chunk, FLOW_UPDATES)
         return [top_magnitude_score(flow) for flow in flows]
 
     batches = model_batches(
