@@ -94,7 +94,8 @@ def child(metric: str, video: Path, reference: Path, image: Path, weights: Path,
     value, errors = float("nan"), ""
     if (out / "results.parquet").is_file():
         row = read_results(out / "results.parquet").iloc[0]
-        value, errors = float(row[selected.spec.column]), str(row.get("errors") or "")
+        value = float(row[selected.spec.column])
+        errors = row.get("errors") if isinstance(row.get("errors"), str) else ""
     if report.unscorable:
         errors += "; ".join(u.problem for u in report.unscorable)
     return {

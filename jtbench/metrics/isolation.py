@@ -9,7 +9,7 @@ If the child dies too, the video gets an ``errors.csv`` line naming the likely c
 memory it needs, the marker stays (the next run isolates it again), and scoring goes on. Rows
 already written are never touched: the child upserts only its own row.
 
-``JTBENCH_FAULT_KILL_VIDEO=<file name>`` makes the process scoring that video kill itself
+``JTBENCH_FAULT_KILL_VIDEO=<part of a path>`` makes the process scoring that video kill itself
 (SIGKILL) — fault injection for tests, the way to check this path without exhausting memory.
 """
 
@@ -39,8 +39,9 @@ POLL_SECONDS = 0.2
 
 
 def inject_fault(video: str | Path) -> None:
-    """Kill this process when ``JTBENCH_FAULT_KILL_VIDEO`` names ``video``'s file (tests only)."""
-    if os.environ.get(KILL_ENV) and os.environ[KILL_ENV] == Path(video).name:
+    """Kill this process when ``JTBENCH_FAULT_KILL_VIDEO`` is part of ``video``'s path (tests only)."""
+    needle = os.environ.get(KILL_ENV)
+    if needle and needle in str(Path(video).resolve()):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -59,12 +60,15 @@ class CrashGuard:
 
     @contextmanager
     def watch(self, entry: VideoEntry) -> Iterator[None]:
-        """Marker on, the block, marker off — unless the process dies inside the block."""
+        """Marker on, the block, marker off — also on an exception (Ctrl-C is not the video's fault);
+        only a process that dies inside the block leaves it."""
         marker = self.marker(entry)
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(json.dumps({"video": str(entry.video), "pid": os.getpid(), "started": time.time()}))
-        yield
-        marker.unlink(missing_ok=True)
+        try:
+            yield
+        finally:
+            marker.unlink(missing_ok=True)
 
 
 def _child(recipe: dict[str, Any], entry: VideoEntry, results: str, conn: Any) -> None:

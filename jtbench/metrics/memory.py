@@ -60,7 +60,8 @@ class CostModel:
 #: Measured per-item costs by backbone (see the module docstring; fp32 on CPU).
 COSTS: dict[str, CostModel] = {
     # one pair at the padded size; the 1/8-resolution correlation volume (4 B · (P/64)²) dominates
-    "raft_large": CostModel(base=60 * MB, per_pixel=9.0e3, per_pixel_sq=1.3e-3),
+    # fitted on 256x256, 480x720, 720x1280 (81, 395, 1751 MiB; batch 2: 141, 831, 3346 MiB)
+    "raft_large": CostModel(base=42 * MB, per_pixel=555.0, per_pixel_sq=1.51e-3),
     # one input pair at the padded size; bidirectional 1/8-resolution correlation
     "amt_s": CostModel(base=60 * MB, per_pixel=2.4e3, per_pixel_sq=2.1e-3),
     # one frame after VBench's resize (long side ≤ 512) plus pyiqa's 224/384 pyramid

@@ -7,6 +7,7 @@ itself, as the kernel's out-of-memory killer would.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 import subprocess
@@ -54,6 +55,9 @@ def test_a_marked_video_is_rescored_in_a_child_and_a_killer_is_named(tmp_path, m
     assert "--max-memory" in line["fix"]
     assert guard.crashed_before(entries[1]) and not guard.crashed_before(entries[2])  # the killer stays marked
     assert not guard.crashed_before(entries[0])
+    stamp = json.loads((out / "provenance.json").read_text())
+    assert stamp["peak_memory_mb"]["jtbench_test_brightness"] >= 0  # measured in this process
+    assert stamp["peak_memory_kind"] == "RSS growth" and stamp["memory_events"] == []
 
 
 @pytest.mark.slow
@@ -78,3 +82,22 @@ def test_cli_run_killed_on_one_video_then_rerun_finishes_the_others(tmp_path):
     assert sorted(rows["video"]) == sorted(str(p.resolve()) for p in (paths[0], paths[2]))
     (line,) = _errors(out)
     assert line["video"] == str(paths[1]) and "killed while scoring" in line["problem"]
+
+
+@pytest.mark.slow
+def test_run_score_stage_isolates_the_video_that_killed_it(tmp_path, demo_data_root, monkeypatch):
+    """`jtbench run`: killed while scoring one video; the re-run finishes the others and names it."""
+    from _run_helpers import invoke, spawn
+
+    out = tmp_path / "run"
+    monkeypatch.setenv(KILL_ENV, "dog__person_playing_flute")
+    proc = spawn(out, demo_data_root)
+    proc.wait(timeout=900)
+    assert proc.returncode == -9, proc.stdout.read()[-2000:]
+
+    result = invoke(out, demo_data_root)
+    assert result.exit_code != 0
+    assert "killed while scoring" in result.output and "dog__person_playing_flute" in result.output
+    shards = list((out / ".jtbench" / "scores").glob("*/results.parquet"))
+    scored = {Path(read_results(s)["video"].iloc[0]).parent.name for s in shards}
+    assert len(scored) == 2 and not any("dog__" in name for name in scored), scored
