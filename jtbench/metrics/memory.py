@@ -13,10 +13,11 @@ items go through the model at once.
 Cost models (:data:`COSTS`): ``bytes_per_item(H, W) = base + per_pixel·P + per_pixel_sq·P²`` with
 ``P`` the pixels one item feeds the model (after padding / resizing). They were measured with
 ``benchmarks/fit_memory_costs.py``: each real-size architecture (random weights) run on CPU,
-float32, batch 1 and batch 2, at 3–4 input sizes, in a fresh child process per point; the peak
-RSS growth over the call (``VmHWM`` after resetting it through ``/proc/self/clear_refs``) is the
-per-item cost (batch-2 peak minus batch-1 peak, which also checks linearity in the batch), fitted
-by least squares and rounded up by :data:`HEADROOM`. CUDA activations of the same float32
+float32, batch 1 and batch 2, at three input sizes, in a fresh child process per point (no
+warm-up: blocks the allocator keeps would hide the growth); the peak RSS growth over the call
+(``VmHWM`` after resetting it through ``/proc/self/clear_refs``) at batch 1 is the per-item cost
+(conservative: it includes the call's fixed overhead; batch 2 checks it scales linearly), fitted
+by least squares, and every estimate is multiplied by :data:`HEADROOM`. CUDA activations of the same float32
 graph take about the same bytes, so the same models size CUDA batches.
 """
 
@@ -63,13 +64,17 @@ COSTS: dict[str, CostModel] = {
     # fitted on 256x256, 480x720, 720x1280 (81, 395, 1751 MiB; batch 2: 141, 831, 3346 MiB)
     "raft_large": CostModel(base=42 * MB, per_pixel=555.0, per_pixel_sq=1.51e-3),
     # one input pair at the padded size; bidirectional 1/8-resolution correlation
-    "amt_s": CostModel(base=60 * MB, per_pixel=2.4e3, per_pixel_sq=2.1e-3),
-    # one frame after VBench's resize (long side ≤ 512) plus pyiqa's 224/384 pyramid
-    "musiq_spaq": CostModel(base=160 * MB, per_pixel=1.6e3),
-    # one frame at the short-side-224 size; attention over (P/256) tokens
-    "dino_vitb16": CostModel(base=40 * MB, per_pixel=1.2e3, per_pixel_sq=1.0e-5),
-    # one 224x224 (ViT-B/32) or 224x224 (ViT-L/14) crop
-    "clip_vit_b_32": CostModel(base=25 * MB),
+    # fitted on 256x256, 480x720, 720x1280 (131, 727, 3004 MiB)
+    "amt_s": CostModel(base=40 * MB, per_pixel=1312.0, per_pixel_sq=2.24e-3),
+    # one frame after VBench's resize (long side ≤ 512) plus pyiqa's 224/384 pyramid;
+    # fitted on 256x256, 384x512, 512x512 (103, 121, 173 MiB)
+    "musiq_spaq": CostModel(base=80 * MB, per_pixel=340.0),
+    # one frame at the short-side-224 size; attention over (P/256) tokens;
+    # 224x224, 224x336, 224x398 measured 35, 42, 49 MiB (bounded above by this)
+    "dino_vitb16": CostModel(base=40 * MB, per_pixel=150.0),
+    # one 224x224 crop: ViT-B/32 measured 12 MiB; ViT-L/14 and ViT-H/14 (PickScore) not measured
+    # yet — estimated from their activation sizes (x7 and x14 of ViT-B/32's tokens x width), generously
+    "clip_vit_b_32": CostModel(base=16 * MB),
     "clip_vit_l_14": CostModel(base=120 * MB),
     "pickscore": CostModel(base=220 * MB),
     # a whole clip per call (the tracker needs every frame at once): per frame at the input size
