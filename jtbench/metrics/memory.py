@@ -273,7 +273,7 @@ class PeakMeter:
                 peak = torch.cuda.max_memory_allocated(self.device) - before
             else:
                 hwm = _vm_hwm() if exact else None
-                peak = (hwm if hwm is not None else rss_bytes()) - before
+                peak = max(hwm or 0, rss_bytes()) - before
             self.peaks[name] = max(self.peaks.get(name, 0), int(peak))
 
 
