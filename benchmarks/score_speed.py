@@ -59,8 +59,12 @@ from jtbench.paths import cache_dir  # noqa: E402
 
 
 # -- inputs -------------------------------------------------------------------------------------
-def make_videos(folder: Path, count: int, frames: int, size: tuple[int, int]) -> list[VideoEntry]:
-    """``count`` distinct clips cut from the shared sample video, resized to ``size``, 8 fps."""
+def make_videos(folder: Path, count: int, frames: int, size: tuple[int, int], static: bool = False) -> list[VideoEntry]:
+    """``count`` distinct clips cut from the shared sample video, resized to ``size``, 8 fps.
+
+    ``static``: each clip is its first frame repeated (a still video: Dyn-Deg cannot stop early
+    on "dynamic" and must see enough still pairs first).
+    """
     data = shared_data_dir()
     source = read_video(data / "generated" / "jointtuner_cogvideox" / "bear_plushie_person_playing_flute_0.mp4")
     prompt = (data / "generated" / "jointtuner_cogvideox" / "bear_plushie_person_playing_flute_0.txt").read_text()
@@ -68,6 +72,8 @@ def make_videos(folder: Path, count: int, frames: int, size: tuple[int, int]) ->
     for i in range(count):
         start = (i * 5) % max(1, source.num_frames - frames)
         clip = source.frames[start : start + frames].permute(0, 3, 1, 2).float()
+        if static:
+            clip = clip[:1].expand(frames, -1, -1, -1)
         clip = torch.nn.functional.interpolate(clip, size=size, mode="bilinear", antialias=True)
         pixels = clip.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
         path = write_video(pixels, folder / f"video_{i:03d}.mp4", fps=8)
@@ -132,6 +138,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--weights-dir", type=Path, default=None, help="where the random real-size files go")
     parser.add_argument("--skip-official", action="store_true")
+    parser.add_argument("--static", action="store_true", help="still videos (first frame repeated) instead of moving")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     if args.threads:
@@ -147,11 +154,11 @@ def main() -> None:
     setup = Setup(args.device, args.precision, args.batch_size, weights)
     print(
         f"device {args.device}, threads {torch.get_num_threads()}, "
-        f"{args.videos} videos, {args.frames} frames, {height}x{width}"
+        f"{args.videos} {'still' if args.static else 'moving'} videos, {args.frames} frames, {height}x{width}"
     )
     print(f"metrics: {', '.join(metrics)}")
     with tempfile.TemporaryDirectory() as tmp:
-        entries = make_videos(Path(tmp) / "videos", args.videos, args.frames, (height, width))
+        entries = make_videos(Path(tmp) / "videos", args.videos, args.frames, (height, width), args.static)
         start = time.perf_counter()
         for name, problem in build_weights(setup, metrics).items():
             print(f"cannot build {name}: {problem}", file=sys.stderr)

@@ -245,6 +245,8 @@ def run_jtbench(entries: list[VideoEntry], metrics: list[str], setup: Setup, out
     ]
     if meter.problems:
         print("jtbench run problems:", meter.problems, file=sys.stderr, flush=True)
+    for name, counts in json.loads((out / "provenance.json").read_text()).get("metric_details", {}).items():
+        print(f"jtbench {name}: {json.dumps(counts)}", flush=True)  # e.g. Dyn-Deg's RAFT pairs computed
     return meter
 
 

@@ -63,6 +63,7 @@ def run(
     seeds: str = typer.Option("0", "--seeds", help="Sampling seeds, comma-separated."),
     limit: int = typer.Option(None, "--limit", min=1, help="Only the first N selected combinations."),
     metrics: list[str] = typer.Option([], "--metrics", help="Metric names or columns (default: the ten)."),
+    max_memory: str = typer.Option(None, "--max-memory", help="Memory scoring may use, e.g. 8GB (default: all free)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and its estimated GPU-hours, run nothing."),
     report: str = typer.Option("md,html", "--report", help="Report formats to write: md (report.md), html (report/)."),
     overrides: list[str] = typer.Option(
@@ -79,6 +80,11 @@ def run(
         overrides=overrides,
     )  # fmt: skip
     try:
+        if max_memory:  # read by every scorer, in this process and in workers (JTBENCH_* is forwarded)
+            from jtbench.metrics.memory import MAX_MEMORY_ENV, parse_memory
+
+            parse_memory(max_memory)
+            os.environ[MAX_MEMORY_ENV] = max_memory
         request = build_request(opts, prepare=not dry_run)
         code = _dry_run(request) if dry_run else _execute(request, executor.value, address)
     except JtbenchError as exc:

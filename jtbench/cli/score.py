@@ -59,7 +59,10 @@ def score(
     metrics: list[str] = typer.Option([], "--metrics", help="Metric names or paper columns, comma-separated."),
     data: Path = typer.Option(None, "--data", help="Prepared data (subjects/<id>/00.jpg, motions/<id>/00.mp4)."),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, ..."),
-    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Frames per model call."),
+    batch_size: int = typer.Option(16, "--batch-size", min=1, help="At most this many frames per model call."),
+    max_memory: str = typer.Option(
+        None, "--max-memory", help="Memory the scoring may use, e.g. 8GB (default: what the device has free)."
+    ),
     precision: Precision = typer.Option(
         Precision.anchor, "--precision", help="anchor = the official runs: openai-clip fp16 on CUDA, fp32 elsewhere."
     ),
@@ -74,7 +77,7 @@ def score(
     try:
         code = _score(
             folder, index, out, method, base_model, metrics, data, device, batch_size,
-            precision.value, backbones.value, offline, weights, progress,
+            precision.value, backbones.value, offline, weights, progress, max_memory,
         )  # fmt: skip
     except JtbenchError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
@@ -84,10 +87,11 @@ def score(
 
 def _score(
     folder, index, out, method, base_model, metrics, data, device, batch_size, precision, backbones, offline, weights,
-    progress,
+    progress, max_memory=None,
 ) -> int:  # fmt: skip
     from jtbench.benchmark import Benchmark
     from jtbench.io.layout import read_index, scan_folder
+    from jtbench.metrics.memory import parse_memory
     from jtbench.metrics.scorer import DEFAULT_METHOD, Scorer, TimedHub
     from jtbench.weights.resolve import WeightResolver
 
@@ -109,6 +113,7 @@ def _score(
         batch_size=batch_size,
         method=method or DEFAULT_METHOD,
         base_model=base_model,
+        max_memory=parse_memory(max_memory),
     )
     if backbones == "tiny":
         typer.secho(

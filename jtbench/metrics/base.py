@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+import torch
+
 from jtbench.io.video import VideoClip
+from jtbench.metrics.memory import MemoryBudget
 from jtbench.models.base import ModelHub
 from jtbench.registry import Registry
 
@@ -63,15 +66,25 @@ class Sample:
 class MetricValue:
     value: float
     note: str | None = None  # e.g. "generated tracks truncated to the reference length"
+    details: dict[str, float] | None = None  # counts summed into provenance (e.g. RAFT pairs computed)
 
 
 @dataclass
 class ScoringContext:
-    """What a metric may use: the model hub, a feature cache, and batching settings."""
+    """What a metric may use: the model hub, a feature cache, and batching settings.
+
+    ``batch_size`` is an upper bound; each model call is sized by ``memory`` (the device's room,
+    ``--max-memory``; see :mod:`jtbench.metrics.memory`).
+    """
 
     hub: ModelHub
     batch_size: int = 16
     cache: dict[tuple, Any] = field(default_factory=dict)
+    memory: MemoryBudget | None = None
+
+    def __post_init__(self) -> None:
+        if self.memory is None:
+            self.memory = MemoryBudget(device=torch.device(getattr(self.hub, "device", "cpu")))
 
     def cached(self, key: tuple, compute: Callable[[], V]) -> V:
         """Memoise ``compute()`` under ``key`` (e.g. ``("clip_b32_pil", video.digest)``)."""

@@ -15,7 +15,9 @@ share one encoding of a video, and reference images are encoded once per path.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -26,6 +28,9 @@ from torchvision.transforms import functional as TF
 from jtbench.errors import InputError
 from jtbench.io.video import VideoClip, read_image, sample_every, stride_int
 from jtbench.metrics.base import ScoringContext
+from jtbench.metrics.memory import model_batches
+
+T = TypeVar("T")
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -58,6 +63,15 @@ def _require_frames(video: VideoClip, minimum: int, metric: str) -> None:
         )
 
 
+def batched(
+    ctx: ScoringContext, fn: Callable[[int, int], T], count: int, backbone: str, height: int, width: int
+) -> Iterator[T]:
+    """``fn(start, stop)`` over ``count`` items in batches sized by the context's memory budget."""
+    return model_batches(
+        fn, count, backbone, height, width, limit=ctx.batch_size, budget=ctx.memory, device=ctx.hub.device
+    )
+
+
 def jt_frame_embeddings(video: VideoClip, ctx: ScoringContext, backbone: str) -> torch.Tensor:
     """Raw CLIP image embeddings (model dtype) of the JT-sampled, PIL-preprocessed frames ``[N, D]``."""
 
@@ -65,12 +79,13 @@ def jt_frame_embeddings(video: VideoClip, ctx: ScoringContext, backbone: str) ->
         _require_frames(video, 1, "CLIP scoring")
         clip_model = ctx.hub.get(backbone)
         frames = video.frames[jt_frame_indices(video)]
-        chunks = []
-        for start in range(0, len(frames), ctx.batch_size):
-            images = pil_frames(frames[start : start + ctx.batch_size])
-            pixels = torch.stack([clip_model.preprocess(image) for image in images])
-            chunks.append(clip_model.encode_images(pixels))
-        return torch.cat(chunks)
+
+        def encode(start: int, stop: int) -> torch.Tensor:
+            pixels = torch.stack([clip_model.preprocess(image) for image in pil_frames(frames[start:stop])])
+            return clip_model.encode_images(pixels)
+
+        side = clip_model.input_resolution
+        return torch.cat(list(batched(ctx, encode, len(frames), backbone, side, side)))
 
     return ctx.cached((backbone, "jt-pil-frames", video.digest), compute)
 
@@ -89,17 +104,19 @@ def jt_image_embedding(path: Path, ctx: ScoringContext, backbone: str) -> torch.
 def vbench_frame_embeddings(video: VideoClip, ctx: ScoringContext, backbone: str) -> torch.Tensor:
     """Raw CLIP image embeddings (model dtype) of all frames through VBench's tensor transform ``[T, D]``.
 
-    VBench encodes all frames in one batch (Bkgd-Con) or in batches of 32 (Aesth-Q); batching is
-    ``ctx.batch_size`` here, which changes results only at float round-off level.
+    VBench encodes all frames in one batch (Bkgd-Con) or in batches of 32 (Aesth-Q); here batches
+    are sized by the memory budget (at most ``ctx.batch_size``), which changes results only at
+    float round-off level.
     """
 
     def compute() -> torch.Tensor:
         _require_frames(video, 1, "CLIP scoring")
         clip_model = ctx.hub.get(backbone)
-        chunks = []
-        for start in range(0, video.num_frames, ctx.batch_size):
-            pixels = vbench_clip_pixels(video.frames[start : start + ctx.batch_size], clip_model.input_resolution)
-            chunks.append(clip_model.encode_images(pixels))
-        return torch.cat(chunks)
+        side = clip_model.input_resolution
+
+        def encode(start: int, stop: int) -> torch.Tensor:
+            return clip_model.encode_images(vbench_clip_pixels(video.frames[start:stop], side))
+
+        return torch.cat(list(batched(ctx, encode, video.num_frames, backbone, side, side)))
 
     return ctx.cached((backbone, "vbench-tensor-frames", video.digest), compute)

@@ -14,16 +14,21 @@ Definition (VBench 0.1.5 ``vbench/dynamic_degree.py``; JointTuner reports 0 or 1
   frame is static; the 2024 fix scaling ``thres`` for fps < 8 was lost upstream and is not applied.
 
 Beyond VBench: any decodable clip is scored (VBench reads only ``.mp4`` files and image
-folders); pairs are batched (per-pair scores stay within 2e-6 px of VBench's batch-1 run on the
-test clips; tested to 1e-4) and only kept frames are converted (VBench uploads every frame to the
-device first). Where a padded side is under 128 px, RAFT's correlation pyramid reaches a 1-pixel
-level and the original returns an all-NaN flow: each pair then scores NaN, never above ``thres``,
-exactly as VBench decides, without running the model; the value carries a note saying so.
+folders); pairs are batched by the memory budget (per-pair scores stay within 2e-6 px of VBench's
+batch-1 run on the test clips; tested to 1e-4) and only kept frames are converted (VBench uploads
+every frame to the device first). Pairs run in order and stop once the decision is final —
+``count_num`` pairs above ``thres`` (dynamic), or too few pairs left to get there (static) — so
+the value is VBench's exactly; how many pairs ran is recorded in the metric's details
+(``raft_pairs_computed`` of ``raft_pairs_total``, summed in ``provenance.json``).
+
+Where a padded side is under 128 px, RAFT's correlation pyramid reaches a 1-pixel level and the
+original returns an all-NaN flow: each pair then scores NaN, never above ``thres``, exactly as
+VBench decides, without running the model; the value carries a note saying so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +36,8 @@ import torch
 
 from jtbench.io.video import VideoClip, sample_every, stride_round
 from jtbench.metrics.base import Metric, MetricSpec, MetricValue, Sample, ScoringContext
-from jtbench.models.raft import pad_to_multiple, pyramid_degenerate, raft_flow
+from jtbench.metrics.memory import MemoryBudget, model_batches
+from jtbench.models.raft import pad_to_multiple, pyramid_degenerate, raft_consecutive_flows
 
 #: RAFT's padder divisor.
 PAD_DIVISOR = 8
@@ -79,25 +85,58 @@ def is_dynamic(scores: Sequence[float], params: DynamicParams) -> bool:
 
 
 @torch.no_grad()
-def pair_scores(model: torch.nn.Module, frames: torch.Tensor, batch_size: int = 16) -> list[float]:
-    """Top-5 % flow magnitude of each consecutive pair of uint8 frames ``[N, H, W, 3]``."""
+def iter_pair_scores(
+    model: torch.nn.Module, frames: torch.Tensor, batch_size: int = 16, budget: MemoryBudget | None = None
+) -> Iterator[float]:
+    """Top-5 % flow magnitude of each consecutive pair of uint8 frames ``[N, H, W, 3]``, in order.
+
+    Lazy: pairs go through RAFT a memory-sized batch at a time (at most ``batch_size``), so a
+    caller that stops early leaves the remaining pairs uncomputed.
+    """
     count, height, width = frames.shape[:3]
     if count < 2:
-        return []
+        return
     padded_h = height + (-height) % PAD_DIVISOR
     padded_w = width + (-width) % PAD_DIVISOR
     if pyramid_degenerate(padded_h, padded_w):
-        return [float("nan")] * (count - 1)
+        yield from [float("nan")] * (count - 1)
+        return
     param = next(model.parameters())
-    scores: list[float] = []
-    step = max(1, batch_size)
-    for start in range(0, count - 1, step):
-        stop = min(start + step, count - 1)
+
+    def flow_scores(start: int, stop: int) -> list[float]:
         chunk = frames[start : stop + 1].to(param.device).permute(0, 3, 1, 2).float()
         chunk, _ = pad_to_multiple(chunk, PAD_DIVISOR)
-        flows = raft_flow(model, chunk[:-1], chunk[1:], FLOW_UPDATES)
-        scores.extend(top_magnitude_score(flow) for flow in flows)
-    return scores
+        flows = raft_consecutive_flows(model, chunk, FLOW_UPDATES)
+        return [top_magnitude_score(flow) for flow in flows]
+
+    batches = model_batches(
+        flow_scores, count - 1, "raft_large", padded_h, padded_w, limit=batch_size, budget=budget, device=param.device
+    )
+    for scores in batches:
+        yield from scores
+
+
+def pair_scores(
+    model: torch.nn.Module, frames: torch.Tensor, batch_size: int = 16, budget: MemoryBudget | None = None
+) -> list[float]:
+    """Every pair's score (:func:`iter_pair_scores`)."""
+    return list(iter_pair_scores(model, frames, batch_size, budget))
+
+
+def decided_scores(scores: Iterable[float], total: int, params: DynamicParams) -> list[float]:
+    """The leading ``scores`` up to the point where :func:`is_dynamic`'s answer cannot change.
+
+    Dynamic is final once ``count_num`` scores exceed the threshold; static once too few pairs
+    remain to get there. Stopping there gives the decision of all ``total`` pairs exactly.
+    """
+    taken: list[float] = []
+    count = 0
+    for value in scores:
+        taken.append(value)
+        count += value > params.threshold
+        if count >= params.count_num or count + (total - len(taken)) < params.count_num:
+            break
+    return taken
 
 
 @dataclass(frozen=True)
@@ -106,17 +145,30 @@ class DynamicAnalysis:
 
     kept: list[int]
     params: DynamicParams
-    scores: list[float]
+    scores: list[float]  # the pairs computed (all of them unless ``stop_early``)
     dynamic: bool
     note: str | None = None
+    pairs: int = 0  # pairs in the video (``len(kept) - 1``)
 
 
-def analyse(model: torch.nn.Module, video: VideoClip, batch_size: int = 16) -> DynamicAnalysis:
-    """Kept frames, parameters, per-pair scores and the decision for one video (``DynamicDegree.score`` uses it)."""
+def analyse(
+    model: torch.nn.Module,
+    video: VideoClip,
+    batch_size: int = 16,
+    *,
+    stop_early: bool = False,
+    budget: MemoryBudget | None = None,
+) -> DynamicAnalysis:
+    """Kept frames, parameters, per-pair scores and the decision for one video (``DynamicDegree.score`` uses it).
+
+    ``stop_early`` computes pairs in order only until the decision is final (same decision).
+    """
     kept = kept_indices(video.num_frames, video.fps)
     frames = video.frames[kept]
     params = dynamic_params(video.height, video.width, len(kept))
-    scores = pair_scores(model, frames, batch_size)
+    pairs = max(0, len(kept) - 1)
+    lazy = iter_pair_scores(model, frames, batch_size, budget)
+    scores = decided_scores(lazy, pairs, params) if stop_early else list(lazy)
     note = None
     if len(kept) < 2:
         note = "only one frame at 8 fps: no pair to measure; static, as the official code reports"
@@ -129,7 +181,7 @@ def analyse(model: torch.nn.Module, video: VideoClip, batch_size: int = 16) -> D
             f"frames of {video.height}x{video.width} are too small for RAFT's correlation pyramid (padded side "
             "< 128 px): the official flow is NaN, so no pair counts as moving (as in VBench)"
         )
-    return DynamicAnalysis(kept, params, scores, is_dynamic(scores, params), note)
+    return DynamicAnalysis(kept, params, scores, is_dynamic(scores, params), note, pairs)
 
 
 class DynamicDegree(Metric):
@@ -143,5 +195,7 @@ class DynamicDegree(Metric):
     )
 
     def score(self, sample: Sample, ctx: ScoringContext) -> MetricValue:
-        result = analyse(ctx.hub.get("raft_large"), sample.video, ctx.batch_size)
-        return MetricValue(100.0 if result.dynamic else 0.0, note=result.note)
+        model = ctx.hub.get("raft_large")
+        result = analyse(model, sample.video, ctx.batch_size, stop_early=True, budget=ctx.memory)
+        details = {"raft_pairs_computed": len(result.scores), "raft_pairs_total": result.pairs}
+        return MetricValue(100.0 if result.dynamic else 0.0, note=result.note, details=details)

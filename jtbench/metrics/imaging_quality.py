@@ -19,9 +19,9 @@ Preprocessing modes (VBench's ``imaging_quality_preprocessing_mode``; all resize
 The mode is part of the metric's version (``1-longer`` …) so results record it; only ``longer``
 reproduces the paper, the others report under their own names and columns
 (``imaging_quality_shorter`` → ``Img-Q (shorter)``, ``imaging_quality_shorter_centercrop``,
-``imaging_quality_no_resize``). Frames go through MUSIQ in batches of ``ctx.batch_size`` instead of one
-at a time (batch invariance is tested) and under ``no_grad`` (VBench builds autograd graphs;
-same numbers).
+``imaging_quality_no_resize``). Frames go through MUSIQ in memory-sized batches (at most
+``ctx.batch_size``) instead of one at a time (batch invariance is tested) and under ``no_grad``
+(VBench builds autograd graphs; same numbers).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from torchvision.transforms import functional as TF
 
 from jtbench.errors import InputError, VideoError
 from jtbench.metrics.base import Metric, MetricSpec, MetricValue, Sample, ScoringContext
+from jtbench.metrics.memory import MemoryBudget, model_batches
 
 MUSIQ_SIDE = 512
 
@@ -79,14 +80,25 @@ def musiq_transform(frames: torch.Tensor, mode: str = "longer") -> torch.Tensor:
 
 
 @torch.no_grad()
-def musiq_scores(model: torch.nn.Module, frames: torch.Tensor, batch_size: int, mode: str = "longer") -> torch.Tensor:
-    """Per-frame MUSIQ MOS ``float64 [T]`` (0–100), ``batch_size`` frames at a time."""
+def musiq_scores(
+    model: torch.nn.Module,
+    frames: torch.Tensor,
+    batch_size: int,
+    mode: str = "longer",
+    budget: MemoryBudget | None = None,
+) -> torch.Tensor:
+    """Per-frame MUSIQ MOS ``float64 [T]`` (0–100), a memory-sized batch (≤ ``batch_size``) at a time."""
     param = next(model.parameters())
-    out = []
-    for start in range(0, frames.shape[0], max(1, batch_size)):
-        batch = musiq_transform(frames[start : start + batch_size], mode).to(param.device, param.dtype)
-        out.append(model(batch).reshape(-1).double().cpu())
-    return torch.cat(out)
+
+    def scores(start: int, stop: int) -> torch.Tensor:
+        batch = musiq_transform(frames[start:stop], mode).to(param.device, param.dtype)
+        return model(batch).reshape(-1).double().cpu()
+
+    height, width = musiq_transform(frames[:1], mode).shape[-2:]
+    batches = model_batches(
+        scores, frames.shape[0], "musiq_spaq", height, width, limit=batch_size, budget=budget, device=param.device
+    )
+    return torch.cat(list(batches))
 
 
 #: Registry suffix and column label of each non-paper mode.
@@ -139,7 +151,7 @@ class ImagingQuality(Metric):
         if sample.video.num_frames == 0:  # VBench would divide by zero
             raise VideoError("Img-Q needs at least one frame, the video has none", file=sample.video.source)
         model = ctx.hub.get("musiq_spaq")
-        scores = musiq_scores(model, sample.video.frames, ctx.batch_size, self.preprocessing_mode)
+        scores = musiq_scores(model, sample.video.frames, ctx.batch_size, self.preprocessing_mode, ctx.memory)
         return MetricValue(float(scores.mean()))
 
 

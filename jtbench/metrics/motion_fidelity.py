@@ -47,6 +47,7 @@ import torch
 from jtbench.errors import InputError
 from jtbench.io.video import file_sha256, read_video
 from jtbench.metrics.base import Metric, MetricSpec, MetricValue, Sample, ScoringContext
+from jtbench.metrics.memory import COSTS
 from jtbench.models.base import BACKBONES
 from jtbench.models.trackers import CoTracker3Offline, LKTrackerBackbone, Tracker  # importing registers both
 
@@ -190,11 +191,14 @@ class MotionFidelity(Metric):
         if not isinstance(tracker, Tracker):
             raise InputError(f"backbone {name!r} is not a point tracker", fix="use cotracker3_offline or lk_tracker")
         reference = Path(sample.reference_video)
+        video = sample.video
+        if name in COSTS:  # the tracker takes a whole clip per call: check that one fits before starting
+            cost = COSTS[name].bytes_per_item(video.height, video.width) * video.num_frames
+            ctx.memory.batch_size(cost, 1, f"{name} on {video.num_frames} frames of {video.height}x{video.width}")
         ref_tracks = ctx.cached(
             ("motion_fidelity.tracks", name, _sha256(reference, ctx)),
             lambda: tracker.track(read_video(reference, min_frames=2).frames),
         )
-        video = sample.video
         if video.digest:
             gen_tracks = ctx.cached(("motion_fidelity.tracks", name, video.digest), lambda: tracker.track(video.frames))
         else:  # an in-memory clip has no key to cache under

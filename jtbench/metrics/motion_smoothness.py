@@ -16,10 +16,10 @@ reported ×100. Quirks kept:
 
 Beyond VBench, any decodable clip is scored (VBench reads only ``.mp4`` files and image folders).
 
-Pairs are batched (``ctx.batch_size``); VBench runs batch 1. AMT is batch-invariant up to float
-rounding (max 4e-6 on its [0, 1] output, measured), which flips a truncated uint8 value by one on
-about 1e-4 of the pixels: 3e-6 or less on the 0–100 scale on the test clips (tested to 1e-4);
-``batch_size=1`` reproduces VBench exactly (tested).
+Pairs are batched by the memory budget (at most ``ctx.batch_size``); VBench runs batch 1. AMT is
+batch-invariant up to float rounding (max 4e-6 on its [0, 1] output, measured), which flips a
+truncated uint8 value by one on about 1e-4 of the pixels: 3e-6 or less on the 0–100 scale on the
+test clips (tested to 1e-4); ``batch_size=1`` reproduces VBench exactly (tested).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import torch
 
 from jtbench.errors import VideoError
 from jtbench.metrics.base import Metric, MetricSpec, MetricValue, Sample, ScoringContext
+from jtbench.metrics.memory import MemoryBudget, model_batches
 from jtbench.models import amt as _amt  # noqa: F401 - registers the "amt_s" backbone
 from jtbench.models.raft import pad_to_multiple, precision_context, unpad
 
@@ -51,22 +52,30 @@ def to_uint8_truncating(images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict_middle_frames(model: torch.nn.Module, inputs: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
-    """AMT predictions between consecutive frames of ``inputs`` (uint8 ``[K, H, W, 3]``) → uint8 ``[K-1, H, W, 3]``."""
+def predict_middle_frames(
+    model: torch.nn.Module, inputs: torch.Tensor, batch_size: int = 16, budget: MemoryBudget | None = None
+) -> torch.Tensor:
+    """AMT predictions between consecutive frames of ``inputs`` (uint8 ``[K, H, W, 3]``) → uint8 ``[K-1, H, W, 3]``.
+
+    Pairs go through AMT as many at a time as the memory budget allows (at most ``batch_size``).
+    """
     param = next(model.parameters())
-    count = inputs.shape[0]
-    outputs = []
-    step = max(1, batch_size)
-    for start in range(0, count - 1, step):
-        stop = min(start + step, count - 1)
+    count, height, width = inputs.shape[:3]
+
+    def predict(start: int, stop: int) -> torch.Tensor:
         frames = inputs[start : stop + 1].to(param.device).permute(0, 3, 1, 2) / 255.0
         frames, pad = pad_to_multiple(frames, PAD_DIVISOR)
         frames = frames.contiguous()  # NCHW as VBench's per-frame F.pad returns: conv kernels follow the layout
         embt = torch.full((stop - start, 1, 1, 1), EMBT, device=param.device)
         with precision_context(model):
             pred = model(frames[:-1], frames[1:], embt, scale_factor=SCALE_FACTOR, eval=True)["imgt_pred"]
-        outputs.append(to_uint8_truncating(unpad(pred, pad)).cpu())
-    return torch.cat(outputs)
+        return to_uint8_truncating(unpad(pred, pad)).cpu()
+
+    padded_h, padded_w = height + (-height) % PAD_DIVISOR, width + (-width) % PAD_DIVISOR
+    batches = model_batches(
+        predict, count - 1, "amt_s", padded_h, padded_w, limit=batch_size, budget=budget, device=param.device
+    )
+    return torch.cat(list(batches))
 
 
 def pair_errors(targets: torch.Tensor, predictions: torch.Tensor) -> list[float]:
@@ -103,11 +112,15 @@ def check_frames(frames: torch.Tensor, source: Path | None = None) -> None:
 
 
 def motion_smoothness(
-    model: torch.nn.Module, frames: torch.Tensor, batch_size: int = 16, source: Path | None = None
+    model: torch.nn.Module,
+    frames: torch.Tensor,
+    batch_size: int = 16,
+    source: Path | None = None,
+    budget: MemoryBudget | None = None,
 ) -> float:
     """Mot-Smth of uint8 frames ``[T, H, W, 3]`` (T ≥ 3) with an AMT-S model, on the 0–100 scale."""
     check_frames(frames, source)
-    predictions = predict_middle_frames(model, frames[0::2], batch_size)
+    predictions = predict_middle_frames(model, frames[0::2], batch_size, budget)
     targets = frames[1::2][: predictions.shape[0]]  # even length: the last frame has no partner
     return smoothness_score(pair_errors(targets, predictions))
 
@@ -124,4 +137,5 @@ class MotionSmoothness(Metric):
 
     def score(self, sample: Sample, ctx: ScoringContext) -> MetricValue:
         model = ctx.hub.get("amt_s")
-        return MetricValue(motion_smoothness(model, sample.video.frames, ctx.batch_size, sample.video.source))
+        video = sample.video
+        return MetricValue(motion_smoothness(model, video.frames, ctx.batch_size, video.source, ctx.memory))

@@ -8,7 +8,7 @@ The JT-sampled frames (every ``int(fps/8)``-th) and the prompt go through PickSc
 i.e. the raw scaled similarity, **not** the softmax preference probability of PickScore's README;
 ``logit_scale`` is the checkpoint's (≈100 for PickScore_v1, ≈14.29 for a random model).
 Normalisation is ``x / ‖x‖`` in the model dtype (fp32 in the anchor). JT pushes all frames
-through the model in one batch; here batches have ``ctx.batch_size`` frames (equal up to float
+through the model in one batch; here batches are memory-sized (at most ``ctx.batch_size``) (equal up to float
 round-off). The text is tokenised with padding and truncation to 77 tokens.
 """
 
@@ -18,10 +18,11 @@ import torch
 
 from jtbench.errors import InputError
 from jtbench.metrics.base import Metric, MetricSpec, MetricValue, Sample, ScoringContext
-from jtbench.metrics.clip_preprocess import jt_frame_indices, pil_frames
+from jtbench.metrics.clip_preprocess import batched, jt_frame_indices, pil_frames
 from jtbench.models.pickscore import PickScoreV1
 
 BACKBONE = PickScoreV1.name
+PICKSCORE_SIDE = 224  # the ViT-H/14 processor's crop
 
 
 def pick_score(text_features: torch.Tensor, image_features: torch.Tensor, logit_scale: torch.Tensor) -> float:
@@ -59,11 +60,12 @@ class PickScore(Metric):
 
         def frame_features() -> torch.Tensor:
             frames = video.frames[jt_frame_indices(video)]
-            chunks = [
-                model.image_features(pil_frames(frames[start : start + ctx.batch_size]))
-                for start in range(0, len(frames), ctx.batch_size)
-            ]
-            return torch.cat(chunks)
+
+            def encode(start: int, stop: int) -> torch.Tensor:
+                return model.image_features(pil_frames(frames[start:stop]))
+
+            side = PICKSCORE_SIDE
+            return torch.cat(list(batched(ctx, encode, len(frames), BACKBONE, side, side)))
 
         images = ctx.cached((BACKBONE, "jt-pil-frames", video.digest), frame_features)
         text = ctx.cached((BACKBONE, "text", sample.prompt), lambda: model.text_features([sample.prompt]))

@@ -50,6 +50,8 @@ from jtbench.io.layout import ResolvedEntry, VideoEntry, fit_reference_to_length
 from jtbench.io.tables import metric_columns, read_results, upsert_results
 from jtbench.io.video import VideoClip, count_frames, file_sha256, read_video
 from jtbench.metrics.base import METRICS, PAPER_METRICS, Metric, Sample, ScoringContext, create_metric
+from jtbench.metrics.isolation import CrashGuard, estimate_need, inject_fault, score_isolated
+from jtbench.metrics.memory import MB, PeakMeter, default_max_memory
 from jtbench.metrics.prefetch import depth_for, pin_for, prefetched
 from jtbench.metrics.summary import summarise
 from jtbench.models.base import ModelHub
@@ -178,11 +180,16 @@ class Scorer:
         batch_size: int = 16,
         method: str = DEFAULT_METHOD,
         base_model: str | None = None,
+        max_memory: int | None = None,
     ) -> None:
         self.metrics = resolve_metrics(metrics)
         self.hub = hub
         self.benchmark = benchmark or Benchmark.load()
         self.ctx = ScoringContext(hub=hub, batch_size=batch_size)
+        # --max-memory (default JTBENCH_MAX_MEMORY); the device's room caps every batch too
+        self.ctx.memory.max_bytes = max_memory if max_memory is not None else default_max_memory()
+        self.peaks = PeakMeter(hub.device)  # per metric, for provenance
+        self.details: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self.method = method
         self.base_model = base_model
         self.backbones_label = BACKBONE_LABELS[hub.mode]
@@ -221,6 +228,22 @@ class Scorer:
 
     def _load_time(self) -> float:
         return sum(getattr(self.hub, "load_seconds", {}).values())
+
+    def recipe(self) -> dict[str, Any]:
+        """Constructor arguments for the same scorer in another process (the hub without its models)."""
+        return dict(
+            metrics=self.metrics,
+            hub=self.hub,
+            benchmark=self.benchmark,
+            batch_size=self.ctx.batch_size,
+            method=self.method,
+            base_model=self.base_model,
+            max_memory=self.ctx.memory.max_bytes,
+        )
+
+    def memory_need(self, entry: VideoEntry) -> int:
+        """Rough bytes one video needs with these metrics (for the error of a video that kills its process)."""
+        return estimate_need([b for m in self.metrics for b in m.spec.backbones], entry.video)
 
     # -- resumption -----------------------------------------------------------------------
     def pending(self, old: dict[str, Any] | None) -> list[Metric]:
@@ -264,7 +287,10 @@ class Scorer:
             column = metric.spec.column
             start, loads = time.perf_counter(), self._load_time()
             try:
-                result = metric.score(sample, self.ctx)
+                with self.peaks.measure(metric.spec.name):
+                    result = metric.score(sample, self.ctx)
+                for key, amount in (result.details or {}).items():
+                    self.details[metric.spec.name][key] += amount
                 if not _is_finite(result.value):
                     raise JtbenchError(
                         f"returned a non-finite value ({result.value})" + (f": {result.note}" if result.note else ""),
@@ -343,10 +369,21 @@ class Scorer:
         existing: dict[tuple[str, str], dict[str, Any]] = {}
         if results.is_file():
             existing = {(r["method"], r["video_sha256"]): r for r in read_results(results).to_dict("records")}
+        guard = CrashGuard(out)
+        crashed = {id(e) for e in entries if guard.crashed_before(e)}  # markers left by an earlier run
+
+        def prepare(entry: VideoEntry) -> _Ready | Unscorable | None:
+            return None if id(entry) in crashed else self._prepare(entry, existing)
+
         # On CUDA, entry n+1 is hashed and decoded on a CPU thread while entry n is scored (same rows, same order).
-        ready_entries = prefetched(entries, lambda e: self._prepare(e, existing), ahead=depth_for(self.hub.device))
-        for entry, ready in zip(entries, ready_entries, strict=True):
-            self._score_entry(ready, existing, results, report)
+        ready_entries = iter(prefetched(entries, prepare, ahead=depth_for(self.hub.device)))
+        for entry in entries:
+            if id(entry) in crashed:  # it took a scoring process down before: isolate it
+                next(ready_entries)
+                score_isolated(self, entry, existing, results, report, guard)
+            else:
+                with guard.watch(entry):  # on CPU the decode happens here too, inside the watch
+                    self._score_entry(next(ready_entries), existing, results, report)
             if on_video is not None:
                 on_video(Path(entry.video).name)
         self._finish(out, report)
@@ -376,7 +413,13 @@ class Scorer:
             return Unscorable(str(entry.video), f"cannot read: {type(exc).__name__}: {exc}", fix)
         return _Ready(entry, item, method, digest, clip, timings)
 
+    def score_one(self, entry: VideoEntry, existing: dict, results: Path, report: ScoreReport) -> None:
+        """Prepare and score one entry on this thread (the isolated child's whole job)."""
+        self._score_entry(self._prepare(entry, existing), existing, results, report)
+
     def _score_entry(self, ready: _Ready | Unscorable, existing: dict, results: Path, report: ScoreReport) -> None:
+        if isinstance(ready, _Ready):
+            inject_fault(ready.entry.video)
         if isinstance(ready, _Ready) and ready.clip is None and self._todo(existing.get(ready.key), ready.item):
             ready = self._prepare(ready.entry, {})  # defensive: the row changed after the prefetch looked
         if isinstance(ready, Unscorable):
@@ -434,6 +477,11 @@ class Scorer:
                 "timings_s": {k: round(v, 3) for k, v in report.timings.items()},
                 "reference_set": rows_reference_set(table.get("reference_set", [])) if table is not None else None,
                 "references": self.references.describe(),
+                "max_memory": self.ctx.memory.max_bytes,
+                "peak_memory_mb": {k: round(v / MB, 1) for k, v in self.peaks.peaks.items()},
+                "peak_memory_kind": "CUDA max allocated growth" if self.hub.device.type == "cuda" else "RSS growth",
+                "memory_events": self.ctx.memory.events,
+                "metric_details": {k: dict(v) for k, v in self.details.items()},
             },
         )
         (out / PROVENANCE_FILE).write_text(json.dumps(stamp, indent=1, default=str))

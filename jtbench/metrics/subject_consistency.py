@@ -10,7 +10,7 @@ then /255 and ImageNet mean/std — and DINO's CLS feature is L2-normalised. For
 and the video's score is ``100 * sum(c_t) / (T - 1)`` (JointTuner's x100 of VBench's 0–1 value).
 
 Differences from VBench, none numerical beyond float rounding: frames are decoded once with PyAV
-(bit-identical to decord on h264 yuv420p) and sent through DINO in batches of ``ctx.batch_size``
+(bit-identical to decord on h264 yuv420p) and sent through DINO in memory-sized batches (at most ``ctx.batch_size``)
 instead of one at a time (batch invariance is tested). A one-frame video has no pair; VBench
 divides by zero there, we raise an error naming the video.
 """
@@ -24,6 +24,7 @@ from torchvision.transforms import functional as TF
 
 from jtbench.errors import VideoError
 from jtbench.metrics.base import Metric, MetricSpec, MetricValue, Sample, ScoringContext
+from jtbench.metrics.memory import MemoryBudget, model_batches
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -41,14 +42,21 @@ def dino_transform(frames: torch.Tensor, short_side: int = DINO_SHORT_SIDE) -> t
 
 
 @torch.no_grad()
-def dino_features(model: torch.nn.Module, frames: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """L2-normalised DINO CLS features ``float32 [T, D]`` of every frame, ``batch_size`` frames at a time."""
+def dino_features(
+    model: torch.nn.Module, frames: torch.Tensor, batch_size: int, budget: MemoryBudget | None = None
+) -> torch.Tensor:
+    """L2-normalised DINO CLS features ``float32 [T, D]`` of every frame, memory-sized batches of ≤ ``batch_size``."""
     param = next(model.parameters())
-    out = []
-    for start in range(0, frames.shape[0], max(1, batch_size)):
-        batch = dino_transform(frames[start : start + batch_size]).to(param.device, param.dtype)
-        out.append(F.normalize(model(batch).float(), dim=-1, p=2).cpu())
-    return torch.cat(out)
+
+    def features(start: int, stop: int) -> torch.Tensor:
+        batch = dino_transform(frames[start:stop]).to(param.device, param.dtype)
+        return F.normalize(model(batch).float(), dim=-1, p=2).cpu()
+
+    height, width = dino_transform(frames[:1]).shape[-2:]  # one frame's model input size
+    batches = model_batches(
+        features, frames.shape[0], "dino_vitb16", height, width, limit=batch_size, budget=budget, device=param.device
+    )
+    return torch.cat(list(batches))
 
 
 def subject_consistency_score(features: torch.Tensor) -> float:
@@ -86,5 +94,5 @@ class SubjectConsistency(Metric):
                 fix="pass a video with two or more frames",
             )
 
-        features = dino_features(ctx.hub.get("dino_vitb16"), clip.frames, ctx.batch_size)
+        features = dino_features(ctx.hub.get("dino_vitb16"), clip.frames, ctx.batch_size, ctx.memory)
         return MetricValue(100.0 * subject_consistency_score(features))

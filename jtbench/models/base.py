@@ -114,6 +114,15 @@ class ModelHub:
         self._files: dict[str, dict[str, Path]] = {}
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Settings and resolved files only: a copy in another process loads its own models."""
+        state = self.__dict__.copy()
+        state["_models"], state["_lock"] = {}, None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
+
     def files(self, name: str) -> dict[str, Path]:
         """Local weight files for a backbone (tiny ones are built on first use, with a marker)."""
         if name in self._files:

@@ -163,6 +163,44 @@ def raft_flow(model: torch.nn.Module, image1: torch.Tensor, image2: torch.Tensor
         return model(image1.contiguous(), image2.contiguous(), num_flow_updates=iters)[-1].float()
 
 
+@torch.no_grad()
+def raft_consecutive_flows(model: torch.nn.Module, frames: torch.Tensor, iters: int = 20) -> torch.Tensor:
+    """Upsampled flow ``[N-1, 2, H, W]`` of each consecutive pair of 0–255 float frames ``[N, 3, H, W]``.
+
+    The same numbers as ``raft_flow(model, frames[:-1], frames[1:], iters)`` (torchvision's
+    ``RAFT.forward``, last prediction) without the work whose result is thrown away: each frame's
+    features are encoded once, not once per pair it belongs to (the feature encoder normalises per
+    image, so a frame's features do not depend on its batch), and only the last update is
+    upsampled (``forward`` upsamples all ``iters`` of them, VBench's ``test_mode`` keeps the last).
+    The correlation pyramid is released after the call (``forward`` leaves it on the module, so
+    the next batch's peak held two pyramids).
+    """
+    from torchvision.models.optical_flow._utils import make_coords_grid, upsample_flow
+
+    images = (2 * (frames / 255.0) - 1.0).contiguous()
+    count, _, height, width = images.shape
+    with precision_context(model):
+        features = model.feature_encoder(images)
+        model.corr_block.build_pyramid(features[:-1], features[1:])
+        context_out = model.context_encoder(images[:-1])
+        hidden_size = model.update_block.hidden_state_size
+        hidden, context = torch.split(context_out, [hidden_size, context_out.shape[1] - hidden_size], dim=1)
+        hidden, context = torch.tanh(hidden), F.relu(context)
+        coords0 = make_coords_grid(count - 1, height // 8, width // 8).to(features.device)
+        coords1 = make_coords_grid(count - 1, height // 8, width // 8).to(features.device)
+        try:
+            for _ in range(iters):
+                corr = model.corr_block.index_pyramid(centroids_coords=coords1)
+                hidden, delta = model.update_block(hidden, context, corr, coords1 - coords0)
+                coords1 = coords1 + delta
+        finally:
+            # torchvision keeps the pyramid on the module after the call: ~1.3x the correlation volume
+            # (829 MB per 720p pair) held until the next call builds its own beside it
+            model.corr_block.corr_pyramid = [torch.tensor(0)]
+        up_mask = None if model.mask_predictor is None else model.mask_predictor(hidden)
+        return upsample_flow(flow=coords1 - coords0, up_mask=up_mask).float()
+
+
 @BACKBONES.register("raft_large")
 class RaftLarge(Backbone):
     """torchvision ``raft_large`` with the official ``raft-things.pth`` (Chairs + Things) weights."""

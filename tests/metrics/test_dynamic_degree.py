@@ -35,6 +35,7 @@ from jtbench.models.raft import (
     RAFT_THINGS,
     RaftLarge,
     build_raft_large,
+    raft_consecutive_flows,
     raft_flow,
     to_original_keys,
     to_torchvision_keys,
@@ -161,6 +162,15 @@ def test_vbench_raft_gives_the_same_flow_from_our_file(raft, vbench_scorer):
     ours = raft_flow(raft, x[:1], x[1:])
     assert torch.allclose(ours, theirs, atol=1e-5, rtol=0)
     assert sum(p.numel() for p in raft.parameters()) == 5_257_536
+
+
+def test_consecutive_flows_equal_torchvisions_forward_per_pair(raft):
+    """Features shared between pairs and only the last update upsampled: the same flows."""
+    x = torch.from_numpy(moving_pattern(4, 128, 136, speed=3)).permute(0, 3, 1, 2).float()
+    shared = raft_consecutive_flows(raft, x)
+    per_pair = torch.cat([raft_flow(raft, x[i : i + 1], x[i + 1 : i + 2]) for i in range(3)])
+    assert shared.shape == per_pair.shape == (3, 2, 128, 136)
+    assert torch.allclose(shared, per_pair, atol=1e-5, rtol=0)
 
 
 @pytest.fixture(scope="module")

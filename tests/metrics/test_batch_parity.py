@@ -1,0 +1,46 @@
+"""Memory-sized batches change nothing: each metric at batch 1, at the automatic batch, and squeezed.
+
+One real clip (the shared sample's first 9 frames, downscaled to 128x160 so RAFT and AMT stay
+above their 128-px floor), the session's tiny backbones (RAFT-large and AMT-S are the real
+architectures), the metric through ``metric.score`` exactly as the scorer calls it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sample_media import downscale
+
+from jtbench.io.video import VideoClip, read_video
+from jtbench.metrics.base import PAPER_METRICS, Sample, ScoringContext, create_metric
+from jtbench.metrics.memory import MemoryBudget
+
+TOLERANCE = 1e-4  # the parity tests' tolerance on the 0–100 scale
+
+
+class ThreeAtATime(MemoryBudget):
+    """As if the device had room for three items of any model (forces several calls)."""
+
+    def batch_size(self, cost: int, limit: int, what: str) -> int:
+        return min(limit, 3)
+
+
+@pytest.fixture(scope="module")
+def sample(shared_data, sample_video) -> Sample:
+    clip = read_video(sample_video)
+    frames = downscale(clip.frames[:9], 128, 160)
+    video = VideoClip(frames, clip.fps, sample_video, "batch-parity-clip")
+    return Sample(
+        video,
+        prompt="a plush bear playing the flute",
+        reference_image=shared_data / "subjects" / "bear_plushie" / "00.jpg",
+        reference_video=shared_data / "motions" / "car_turn" / "car-turn.mp4",
+    )
+
+
+@pytest.mark.parametrize("name", PAPER_METRICS)
+def test_batch_one_equals_automatic_and_squeezed_batches(name, sample, tiny_hub):
+    metric = create_metric(name)
+    one = metric.score(sample, ScoringContext(hub=tiny_hub, batch_size=1)).value
+    automatic = metric.score(sample, ScoringContext(hub=tiny_hub, batch_size=64)).value
+    squeezed = metric.score(sample, ScoringContext(hub=tiny_hub, batch_size=64, memory=ThreeAtATime())).value
+    assert abs(automatic - one) <= TOLERANCE and abs(squeezed - one) <= TOLERANCE, (one, automatic, squeezed)
