@@ -9,13 +9,14 @@ cache, so one decode and one model load serve every metric.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import torch
 
+from jtbench.errors import JtbenchError
 from jtbench.io.video import VideoClip
 from jtbench.metrics.memory import MemoryBudget
 from jtbench.models.base import ModelHub
@@ -175,3 +176,23 @@ def create_metric(name: str, **options: Any) -> Metric:
 
 def list_metrics(pattern: str = "*") -> list[str]:
     return METRICS.names(pattern)
+
+
+def resolve_metrics(names: Iterable[str | Metric] | None = None) -> list[Metric]:
+    """Metric instances from registry names or paper columns (``clip_t`` or ``CLIP-T``), deduplicated."""
+    out: dict[str, Metric] = {}
+    for item in names if names is not None else PAPER_METRICS:
+        if isinstance(item, Metric):
+            out.setdefault(item.spec.name, item)
+            continue
+        name = METRICS.canonical(item)
+        if name in out:
+            continue
+        try:
+            out[name] = create_metric(name)
+        except ImportError as exc:
+            raise JtbenchError(
+                f"metric {name!r} cannot be imported: {exc}",
+                fix="install jtbench[metrics]; if the module itself is missing, choose other --metrics",
+            ) from exc
+    return list(out.values())

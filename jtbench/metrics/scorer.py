@@ -30,13 +30,12 @@ Resumption and merge semantics (row key: method, video_sha256):
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,34 +48,29 @@ from jtbench.errors import JtbenchError, VideoError
 from jtbench.io.layout import ResolvedEntry, VideoEntry, fit_reference_to_length, resolve_entry
 from jtbench.io.tables import metric_columns, read_results, upsert_results
 from jtbench.io.video import VideoClip, count_frames, file_sha256, read_video
-from jtbench.metrics.base import METRICS, PAPER_METRICS, Metric, Sample, ScoringContext, create_metric
+from jtbench.metrics.base import Metric, Sample, ScoringContext, resolve_metrics
 from jtbench.metrics.isolation import CrashGuard, estimate_need, inject_fault, score_isolated
 from jtbench.metrics.memory import MB, PeakMeter, default_max_memory
+from jtbench.metrics.outcome import (
+    ERRORS_FILE,
+    PROVENANCE_FILE,
+    RESULTS_FILE,
+    SUMMARY_FILE,
+    ScoreReport,
+    Unscorable,
+    error_line,
+    is_finite,
+    line_column,
+    write_errors_csv,
+)
 from jtbench.metrics.prefetch import depth_for, pin_for, prefetched
 from jtbench.metrics.summary import summarise
-from jtbench.models.base import ModelHub
+from jtbench.models.base import ModelHub, TimedHub
 from jtbench.provenance import combined_digest, environment_stamp, utc_now, weights_digests
 
 TINY_LABEL = "tiny (random weights; NOT the paper's numbers)"
 BACKBONE_LABELS = {"paper": "paper", "tiny": TINY_LABEL}
 DEFAULT_METHOD = "external"
-RESULTS_FILE, ERRORS_FILE, SUMMARY_FILE, PROVENANCE_FILE = (
-    "results.parquet",
-    "errors.csv",
-    "summary.csv",
-    "provenance.json",
-)
-
-
-@dataclass(frozen=True)
-class Unscorable:
-    """One input that got no row: a line of ``errors.csv``."""
-
-    video: str
-    problem: str
-    fix: str
-
-
 @dataclass(frozen=True)
 class _Ready:
     """One entry resolved, hashed and decoded ahead of scoring (``clip`` None: nothing was pending)."""
@@ -91,81 +85,6 @@ class _Ready:
     @property
     def key(self) -> tuple[str, str]:
         return (self.method, self.digest)
-
-
-@dataclass
-class ScoreReport:
-    """What a run did; ``timings`` splits seconds into decode, hash, load:<backbone> and metrics."""
-
-    scored: int = 0
-    skipped: int = 0
-    unscorable: list[Unscorable] = field(default_factory=list)
-    metric_failures: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    out_dir: Path | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.unscorable and not any(self.metric_failures.values())
-
-
-def resolve_metrics(names: Iterable[str | Metric] | None = None) -> list[Metric]:
-    """Metric instances from registry names or paper columns (``clip_t`` or ``CLIP-T``), deduplicated."""
-    out: dict[str, Metric] = {}
-    for item in names if names is not None else PAPER_METRICS:
-        if isinstance(item, Metric):
-            out.setdefault(item.spec.name, item)
-            continue
-        name = METRICS.canonical(item)
-        if name in out:
-            continue
-        try:
-            out[name] = create_metric(name)
-        except ImportError as exc:
-            raise JtbenchError(
-                f"metric {name!r} cannot be imported: {exc}",
-                fix="install jtbench[metrics]; if the module itself is missing, choose other --metrics",
-            ) from exc
-    return list(out.values())
-
-
-def _error_line(column: str, exc: BaseException) -> str:
-    if isinstance(exc, JtbenchError):
-        where = f" ({exc.file})" if exc.file else ""
-        fix = exc.fix or "see the message"
-        return f"{column}: {exc.problem}{where} — fix: {fix}"
-    return (
-        f"{column}: {type(exc).__name__}: {exc} — fix: unexpected failure; re-run with "
-        f"--metrics {column} to reproduce and report it with this message"
-    )
-
-
-def _line_column(line: str) -> str:
-    return line.split(":", 1)[0]
-
-
-def _is_finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)
-
-
-class TimedHub(ModelHub):
-    """A :class:`ModelHub` that records how long each first load took (``load_seconds``).
-
-    Metrics load their models lazily through the hub inside ``score``; timing the loads here
-    lets the engine report load time apart from compute time (the overhead it removes).
-    """
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.load_seconds: dict[str, float] = {}
-
-    def get(self, name: str) -> Any:
-        if name in self.load_seconds:
-            return super().get(name)
-        start = time.perf_counter()
-        model = super().get(name)
-        self.load_seconds[name] = time.perf_counter() - start
-        return model
 
 
 class Scorer:
@@ -254,7 +173,7 @@ class Scorer:
         return [
             m
             for m in self.metrics
-            if not (versions.get(m.spec.name) == m.spec.version and _is_finite(old.get(m.spec.column)))
+            if not (versions.get(m.spec.name) == m.spec.version and is_finite(old.get(m.spec.column)))
         ]
 
     def _todo(self, old: dict[str, Any] | None, item: ResolvedEntry) -> list[Metric]:
@@ -291,7 +210,7 @@ class Scorer:
                     result = metric.score(sample, self.ctx)
                 for key, amount in (result.details or {}).items():
                     self.details[metric.spec.name][key] += amount
-                if not _is_finite(result.value):
+                if not is_finite(result.value):
                     raise JtbenchError(
                         f"returned a non-finite value ({result.value})" + (f": {result.note}" if result.note else ""),
                         fix="check the video (e.g. frozen or blank frames) or report the metric",
@@ -301,7 +220,7 @@ class Scorer:
                     lines.append(f"{column}: {result.note}")
             except Exception as exc:  # one metric failing must not lose the others
                 values[column] = math.nan
-                lines.append(_error_line(column, exc))
+                lines.append(error_line(column, exc))
                 report.metric_failures[column] += 1
             loaded = self._load_time() - loads
             report.timings["load"] += loaded
@@ -338,7 +257,7 @@ class Scorer:
             background=case.background if case else None,
             seed=entry.seed,
             video=str(Path(entry.video).resolve()),
-            errors="\n".join([ln for ln in old_lines if _line_column(ln) not in redone] + lines) or None,
+            errors="\n".join([ln for ln in old_lines if line_column(ln) not in redone] + lines) or None,
             metric_versions=json.dumps(dict(sorted(versions.items()))),
             backbones=self.backbones_label,
             device=str(self.hub.device),
@@ -448,14 +367,7 @@ class Scorer:
         report.scored += 1
 
     def _finish(self, out: Path, report: ScoreReport) -> None:
-        errors = out / ERRORS_FILE
-        if report.unscorable:
-            with open(errors, "w", newline="") as fh:
-                writer = csv.writer(fh)
-                writer.writerow(["video", "problem", "fix"])
-                writer.writerows([u.video, u.problem, u.fix] for u in report.unscorable)
-        else:
-            errors.unlink(missing_ok=True)  # a stale list from an earlier run would mislead
+        write_errors_csv(out / ERRORS_FILE, report.unscorable)
         table = read_results(out / RESULTS_FILE) if (out / RESULTS_FILE).is_file() else None
         if table is not None:
             summarise(table).to_csv(out / SUMMARY_FILE, index=False)
@@ -489,6 +401,10 @@ class Scorer:
 
 __all__ = [
     "BACKBONE_LABELS",
+    "ERRORS_FILE",
+    "PROVENANCE_FILE",
+    "RESULTS_FILE",
+    "SUMMARY_FILE",
     "ScoreReport",
     "Scorer",
     "TINY_LABEL",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -161,3 +162,23 @@ class ModelHub:
             "precision": self.precision,
             "files": {n: {k: str(v) for k, v in f.items()} for n, f in self._files.items()},
         }
+
+
+class TimedHub(ModelHub):
+    """A :class:`ModelHub` that records how long each first load took (``load_seconds``).
+
+    Metrics load their models lazily through the hub inside ``score``; timing the loads here
+    lets the engine report load time apart from compute time (the overhead it removes).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.load_seconds: dict[str, float] = {}
+
+    def get(self, name: str) -> Any:
+        if name in self.load_seconds:
+            return super().get(name)
+        start = time.perf_counter()
+        model = super().get(name)
+        self.load_seconds[name] = time.perf_counter() - start
+        return model
