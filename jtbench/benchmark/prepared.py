@@ -193,8 +193,8 @@ class ReferenceLedger:
                 record = self.record(path)
                 row[kind], row[f"{kind}_sha256"] = record.path, record.sha256
                 labels.append(record.label)
-            else:
-                row[kind], row[f"{kind}_sha256"] = old.get(kind), old.get(f"{kind}_sha256")
+            else:  # a null cell can come back from Parquet/pandas as NaN: only text counts
+                row[kind], row[f"{kind}_sha256"] = _text(old.get(kind)), _text(old.get(f"{kind}_sha256"))
                 if row[kind] is not None:
                     labels.append(self._kept_label(row[kind], row[f"{kind}_sha256"], old))
         row["reference_set"] = join_labels(labels)
@@ -205,7 +205,7 @@ class ReferenceLedger:
         if self.root is not None and not Path(shown).is_absolute() and self.lock.get("files", {}).get(shown) == digest:
             source = file_source(self.lock, shown)
             return reference_set_of(source) if source else None
-        return old.get("reference_set")
+        return _text(old.get("reference_set"))
 
     def describe(self) -> dict[str, Any]:
         """For provenance.json: the prepared folder, the set(s) it holds, the files this run used."""
@@ -215,3 +215,8 @@ class ReferenceLedger:
             "used_reference_set": join_labels(r.label for r in self.used.values()),
             "files": {p: {"sha256": r.sha256, "reference_set": r.label} for p, r in sorted(self.used.items())},
         }
+
+
+def _text(value: Any) -> str | None:
+    """A text cell's value, or None for null (None, NaN, empty)."""
+    return value if isinstance(value, str) and value else None
