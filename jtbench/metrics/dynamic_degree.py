@@ -28,7 +28,7 @@ VBench decides, without running the model; the value carries a note saying so.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,12 +86,16 @@ def is_dynamic(scores: Sequence[float], params: DynamicParams) -> bool:
 
 @torch.no_grad()
 def iter_pair_scores(
-    model: torch.nn.Module, frames: torch.Tensor, batch_size: int = 16, budget: MemoryBudget | None = None
+    model: torch.nn.Module,
+    frames: torch.Tensor,
+    batch_size: int = 16,
+    budget: MemoryBudget | None = None,
+    cap: Callable[[], int] | None = None,
 ) -> Iterator[float]:
     """Top-5 % flow magnitude of each consecutive pair of uint8 frames ``[N, H, W, 3]``, in order.
 
-    Lazy: pairs go through RAFT a memory-sized batch at a time (at most ``batch_size``), so a
-    caller that stops early leaves the remaining pairs uncomputed.
+    Lazy: pairs go through RAFT a memory-sized batch at a time (at most ``batch_size``, and at
+    most ``cap()`` when given), so a caller that stops early leaves the remaining pairs uncomputed.
     """
     count, height, width = frames.shape[:3]
     if count < 2:
@@ -110,7 +114,15 @@ def iter_pair_scores(
         return [top_magnitude_score(flow) for flow in flows]
 
     batches = model_batches(
-        flow_scores, count - 1, "raft_large", padded_h, padded_w, limit=batch_size, budget=budget, device=param.device
+        flow_scores,
+        count - 1,
+        "raft_large",
+        padded_h,
+        padded_w,
+        limit=batch_size,
+        budget=budget,
+        device=param.device,
+        cap=cap,
     )
     for scores in batches:
         yield from scores
@@ -123,13 +135,24 @@ def pair_scores(
     return list(iter_pair_scores(model, frames, batch_size, budget))
 
 
-def decided_scores(scores: Iterable[float], total: int, params: DynamicParams) -> list[float]:
+def pairs_to_decide(taken: Sequence[float], total: int, params: DynamicParams) -> int:
+    """The fewest further pairs after which the decision could be final: batching no more than
+    this before looking again means an early stop never leaves a computed pair unused."""
+    to_dynamic = params.count_num - sum(value > params.threshold for value in taken)
+    to_static = (total - len(taken)) - to_dynamic + 1
+    return max(1, min(to_dynamic, to_static))
+
+
+def decided_scores(
+    scores: Iterable[float], total: int, params: DynamicParams, taken: list[float] | None = None
+) -> list[float]:
     """The leading ``scores`` up to the point where :func:`is_dynamic`'s answer cannot change.
 
     Dynamic is final once ``count_num`` scores exceed the threshold; static once too few pairs
     remain to get there. Stopping there gives the decision of all ``total`` pairs exactly.
+    ``taken`` (filled as scores arrive) lets the producer see what was taken so far.
     """
-    taken: list[float] = []
+    taken = [] if taken is None else taken
     count = 0
     for value in scores:
         taken.append(value)
@@ -167,8 +190,12 @@ def analyse(
     frames = video.frames[kept]
     params = dynamic_params(video.height, video.width, len(kept))
     pairs = max(0, len(kept) - 1)
-    lazy = iter_pair_scores(model, frames, batch_size, budget)
-    scores = decided_scores(lazy, pairs, params) if stop_early else list(lazy)
+    if stop_early:
+        taken: list[float] = []
+        lazy = iter_pair_scores(model, frames, batch_size, budget, cap=lambda: pairs_to_decide(taken, pairs, params))
+        scores = decided_scores(lazy, pairs, params, taken)
+    else:
+        scores = list(iter_pair_scores(model, frames, batch_size, budget))
     note = None
     if len(kept) < 2:
         note = "only one frame at 8 fps: no pair to measure; static, as the official code reports"
@@ -193,9 +220,12 @@ class DynamicDegree(Metric):
         version="1",
         backbones=("raft_large",),
     )
+    #: Stop once the decision is final (same value). False re-creates VBench's every-pair run
+    #: (``benchmarks/`` uses it for the official structure).
+    stop_early: bool = True
 
     def score(self, sample: Sample, ctx: ScoringContext) -> MetricValue:
         model = ctx.hub.get("raft_large")
-        result = analyse(model, sample.video, ctx.batch_size, stop_early=True, budget=ctx.memory)
+        result = analyse(model, sample.video, ctx.batch_size, stop_early=self.stop_early, budget=ctx.memory)
         details = {"raft_pairs_computed": len(result.scores), "raft_pairs_total": result.pairs}
         return MetricValue(100.0 if result.dynamic else 0.0, note=result.note, details=details)

@@ -171,18 +171,27 @@ class MemoryBudget:
 
 
 def iter_batched(
-    fn: Callable[[int, int], T], count: int, cost: int, *, limit: int, budget: MemoryBudget, what: str
+    fn: Callable[[int, int], T],
+    count: int,
+    cost: int,
+    *,
+    limit: int,
+    budget: MemoryBudget,
+    what: str,
+    cap: Callable[[], int] | None = None,
 ) -> Iterator[T]:
     """``fn(start, stop)`` over ``0..count`` in order, in batches sized by ``cost`` bytes per item.
 
-    Lazy, so a caller can stop once its result is decided. An out-of-memory error halves the
-    batch and retries the same items (down to one item, then a :class:`MemoryBudgetError`).
+    Lazy, so a caller can stop once its result is decided; ``cap()`` (asked before each batch)
+    bounds the next batch to the items the caller needs before its answer could be final, so an
+    early stop wastes no item. An out-of-memory error halves the batch and retries the same items
+    (down to one item, then a :class:`MemoryBudgetError`).
     """
     start, size = 0, None
     while start < count:
         if size is None:
             size = budget.batch_size(cost, limit, what)
-        stop = min(start + size, count)
+        stop = min(start + (min(size, max(1, cap())) if cap is not None else size), count)
         try:
             result = fn(start, stop)
         except Exception as exc:
@@ -221,11 +230,13 @@ def model_batches(
     limit: int,
     budget: MemoryBudget | None = None,
     device: torch.device | str = "cpu",
+    cap: Callable[[], int] | None = None,
 ) -> Iterator[T]:
     """:func:`iter_batched` for ``count`` items fed to ``backbone`` at ``height`` x ``width`` (cost: :data:`COSTS`)."""
     budget = budget if budget is not None else MemoryBudget(device=torch.device(device))
     cost = COSTS[backbone].bytes_per_item(height, width)
-    return iter_batched(fn, count, cost, limit=max(1, limit), budget=budget, what=f"{backbone} at {height}x{width}")
+    what = f"{backbone} at {height}x{width}"
+    return iter_batched(fn, count, cost, limit=max(1, limit), budget=budget, what=what, cap=cap)
 
 
 # -- measuring ----------------------------------------------------------------------------------

@@ -139,3 +139,35 @@ def test_dyn_deg_stops_where_the_decision_is_final_and_decides_the_same():
     assert len(decided_scores(iter([9.0] * 10), 10, DynamicParams(6.0, 2))) == 2
     # static as soon as too few pairs are left to reach count_num
     assert len(decided_scores(iter([1.0] * 10), 10, DynamicParams(6.0, 4))) == 7
+
+
+@pytest.mark.parametrize(
+    ("moving", "count_num_pairs"),
+    [([True] * 15, 4), ([False] * 15, 12), ([False, True] * 7 + [True], None)],
+)
+def test_dyn_deg_runs_raft_only_on_the_pairs_its_decision_needs(monkeypatch, moving, count_num_pairs):
+    """Batches are capped at the pairs still needed, so RAFT computes exactly the pairs taken
+    (a whole-video batch of 15 would have flowed every pair), and the decision is the full run's."""
+    from jtbench.io.video import VideoClip
+    from jtbench.metrics import dynamic_degree as dd
+
+    flowed: list[int] = []
+
+    def fake_flows(model, chunk, iters):  # pair i moves by 20 px or 0 px (threshold at 128 px: 3 px)
+        first = len(flowed)
+        flowed.extend(range(first, first + chunk.shape[0] - 1))
+        magnitude = [20.0 if moving[i] else 0.0 for i in range(first, first + chunk.shape[0] - 1)]
+        return torch.stack([torch.full((2, *chunk.shape[-2:]), m) for m in magnitude])
+
+    monkeypatch.setattr(dd, "raft_consecutive_flows", fake_flows)
+    clip = VideoClip(torch.zeros(16, 128, 128, 3, dtype=torch.uint8), 8.0)
+    model = torch.nn.Linear(1, 1)
+    budget = MemoryBudget(device=torch.device("cpu"), max_bytes=64 * GB)
+    early = dd.analyse(model, clip, 16, stop_early=True, budget=budget)
+    assert len(flowed) == len(early.scores)  # nothing flowed that the decision did not use
+    if count_num_pairs is not None:
+        assert len(early.scores) == count_num_pairs
+    assert len(early.scores) < 15
+    flowed.clear()
+    full = dd.analyse(model, clip, 16, stop_early=False, budget=budget)
+    assert len(flowed) == 15 and full.dynamic == early.dynamic == any(moving[:15])
