@@ -20,7 +20,8 @@ The mode is part of the metric's version (``1-longer`` …) so results record it
 reproduces the paper, the others report under their own names and columns
 (``imaging_quality_shorter`` → ``Img-Q (shorter)``, ``imaging_quality_shorter_centercrop``,
 ``imaging_quality_no_resize``). Frames go through MUSIQ in memory-sized batches (at most
-``ctx.batch_size``) instead of one at a time (batch invariance is tested) and under ``no_grad``
+``ctx.batch_size``; on a CPU one at a time, which is faster there — see ``COSTS`` in
+:mod:`jtbench.metrics.memory`) instead of one at a time (batch invariance is tested) and under ``no_grad``
 (VBench builds autograd graphs; same numbers).
 """
 

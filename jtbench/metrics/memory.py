@@ -52,6 +52,7 @@ class CostModel:
     base: float  # bytes per item at any size
     per_pixel: float = 0.0  # bytes per input pixel
     per_pixel_sq: float = 0.0  # bytes per (input pixel)² — all-pairs correlation volumes
+    cpu_batch: int | None = None  # largest batch worth running on a CPU (measured), None: no limit
 
     def bytes_per_item(self, height: int, width: int) -> int:
         pixels = float(height) * float(width)
@@ -68,7 +69,9 @@ COSTS: dict[str, CostModel] = {
     "amt_s": CostModel(base=40 * MB, per_pixel=1312.0, per_pixel_sq=2.24e-3),
     # one frame after VBench's resize (long side ≤ 512) plus pyiqa's 224/384 pyramid;
     # fitted on 256x256, 384x512, 512x512 (103, 121, 173 MiB)
-    "musiq_spaq": CostModel(base=80 * MB, per_pixel=340.0),
+    # On CPU, batches are slower: 16 frames at 256x256 took 6.6-8.2 CPU-s at batch 1 and 9.7 at
+    # batch 4 or 16 (benchmarks/score_speed.py showed the same), so a CPU runs MUSIQ a frame at a time
+    "musiq_spaq": CostModel(base=80 * MB, per_pixel=340.0, cpu_batch=1),
     # one frame at the short-side-224 size; attention over (P/256) tokens;
     # 224x224, 224x336, 224x398 measured 35, 42, 49 MiB (bounded above by this)
     "dino_vitb16": CostModel(base=40 * MB, per_pixel=150.0),
@@ -234,7 +237,10 @@ def model_batches(
 ) -> Iterator[T]:
     """:func:`iter_batched` for ``count`` items fed to ``backbone`` at ``height`` x ``width`` (cost: :data:`COSTS`)."""
     budget = budget if budget is not None else MemoryBudget(device=torch.device(device))
-    cost = COSTS[backbone].bytes_per_item(height, width)
+    model = COSTS[backbone]
+    cost = model.bytes_per_item(height, width)
+    if model.cpu_batch is not None and torch.device(device).type == "cpu":
+        limit = min(limit, model.cpu_batch)
     what = f"{backbone} at {height}x{width}"
     return iter_batched(fn, count, cost, limit=max(1, limit), budget=budget, what=what, cap=cap)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from _vbench_dino_musiq_helpers import short_copy, synthetic_video, vbench_imaging_quality
@@ -16,6 +18,7 @@ from jtbench.metrics.imaging_quality import (
     musiq_scores,
     musiq_transform,
 )
+from jtbench.metrics.memory import COSTS
 from jtbench.models.musiq import MUSIQ_SPAQ_WEIGHTS, MusiqSpaq, config_from_state_dict
 from jtbench.weights.resolve import WeightResolver
 
@@ -133,12 +136,35 @@ def test_weights_found_in_vbench_cache(tmp_path, monkeypatch):
     assert resolver.find(MUSIQ_SPAQ_WEIGHTS) == vbench_file
 
 
-def test_batch_of_n_equals_per_frame(shared_data, musiq):
+def test_batch_of_n_equals_per_frame(shared_data, musiq, monkeypatch):
     frames = read_video(CAR_TURN).frames[:3, ::2, ::2]  # 240x240 keeps it cheap
     one_by_one = musiq_scores(musiq, frames, batch_size=1)
-    batched = musiq_scores(musiq, frames, batch_size=3)
+    # the batched path a GPU takes (a CPU runs MUSIQ one frame at a time: COSTS' cpu_batch)
+    monkeypatch.setitem(COSTS, "musiq_spaq", dataclasses.replace(COSTS["musiq_spaq"], cpu_batch=None))
+    calls: list[int] = []
+    batched = musiq_scores(_Counting(musiq, calls), frames, batch_size=3)
+    assert calls == [3]
     torch.testing.assert_close(batched, one_by_one, rtol=0, atol=1e-4)
     assert one_by_one.std() > 0  # the tiny model does see the content
+
+
+class _Counting(torch.nn.Module):
+    """Records the batch size of every call."""
+
+    def __init__(self, model: torch.nn.Module, calls: list[int]) -> None:
+        super().__init__()
+        self.model, self.calls = model, calls
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        self.calls.append(batch.shape[0])
+        return self.model(batch)
+
+
+def test_cpu_runs_musiq_a_frame_at_a_time(musiq):
+    """Batched MUSIQ is slower on a CPU (measured in jtbench.metrics.memory): one frame per call there."""
+    calls: list[int] = []
+    musiq_scores(_Counting(musiq, calls), torch.zeros(3, 128, 128, 3, dtype=torch.uint8), batch_size=16)
+    assert calls == [1, 1, 1]
 
 
 # -- parity with VBench's own function ------------------------------------------------------
