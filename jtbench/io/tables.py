@@ -100,9 +100,20 @@ def read_results(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputError("no results table here", file=path, fix="pass a results.parquet written by `jtbench score`")
     try:
-        return pq.read_table(path).to_pandas()
+        df = pq.read_table(path).to_pandas()
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"not a readable Parquet file: {exc}", file=path, fix="re-run `jtbench score`") from exc
+    # pandas' string dtype reads a null cell back as NaN (a float); every caller expects None there
+    for column in (c for c in (*TEXT_COLUMNS, *PROVENANCE_COLUMNS, *REFERENCE_COLUMNS) if c in df.columns):
+        df[column] = df[column].astype(object).where(df[column].notna(), None)
+    return df
+
+
+def rows_by_key(path: str | Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """The rows of a results table by their key (method, video_sha256); empty when there is none yet."""
+    if not Path(path).is_file():
+        return {}
+    return {(r["method"], r["video_sha256"]): r for r in read_results(path).to_dict("records")}
 
 
 def write_atomic(df: pd.DataFrame, path: Path) -> Path:

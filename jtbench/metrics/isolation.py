@@ -73,14 +73,12 @@ class CrashGuard:
 
 def _child(recipe: dict[str, Any], entry: VideoEntry, results: str, conn: Any) -> None:
     """In the spawned process: rebuild the scorer, score the one video, send the report back."""
-    from jtbench.io.tables import read_results
+    from jtbench.io.tables import rows_by_key
     from jtbench.metrics.scorer import Scorer, ScoreReport
 
     scorer = Scorer(**recipe)
     path = Path(results)
-    existing = {}
-    if path.is_file():
-        existing = {(r["method"], r["video_sha256"]): r for r in read_results(path).to_dict("records")}
+    existing = rows_by_key(path)
     report = ScoreReport()
     scorer.score_one(entry, existing, path, report)
     conn.send(
@@ -108,7 +106,7 @@ def score_isolated(
     scorer: Scorer, entry: VideoEntry, existing: dict, results: Path, report: ScoreReport, guard: CrashGuard
 ) -> bool:
     """Score ``entry`` in a spawned child; True when it finished (its row, if any, is in ``results``)."""
-    from jtbench.io.tables import read_results
+    from jtbench.io.tables import rows_by_key
     from jtbench.metrics.scorer import Unscorable
 
     context = multiprocessing.get_context("spawn")
@@ -146,8 +144,7 @@ def score_isolated(
         report.metric_failures[column] += count
     for part, seconds in outcome["timings"].items():
         report.timings[part] += seconds
-    if results.is_file():
-        existing.update({(r["method"], r["video_sha256"]): r for r in read_results(results).to_dict("records")})
+    existing.update(rows_by_key(results))
     guard.marker(entry).unlink(missing_ok=True)
     return True
 

@@ -46,7 +46,7 @@ from jtbench.benchmark.combinations import Benchmark
 from jtbench.benchmark.prepared import ReferenceLedger, rows_reference_set
 from jtbench.errors import JtbenchError, VideoError
 from jtbench.io.layout import ResolvedEntry, VideoEntry, fit_reference_to_length, resolve_entry
-from jtbench.io.tables import metric_columns, read_results, upsert_results
+from jtbench.io.tables import metric_columns, read_results, rows_by_key, upsert_results
 from jtbench.io.video import VideoClip, count_frames, file_sha256, read_video
 from jtbench.metrics.base import Metric, Sample, ScoringContext, resolve_metrics
 from jtbench.metrics.isolation import CrashGuard, estimate_need, inject_fault, score_isolated
@@ -285,9 +285,7 @@ class Scorer:
         out.mkdir(parents=True, exist_ok=True)
         results = out / RESULTS_FILE
         report = ScoreReport(out_dir=out)
-        existing: dict[tuple[str, str], dict[str, Any]] = {}
-        if results.is_file():
-            existing = {(r["method"], r["video_sha256"]): r for r in read_results(results).to_dict("records")}
+        existing = rows_by_key(results)
         guard = CrashGuard(out)
         crashed = {id(e) for e in entries if guard.crashed_before(e)}  # markers left by an earlier run
 
