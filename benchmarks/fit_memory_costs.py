@@ -25,24 +25,35 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-#: Model-input sizes measured per backbone (HxW after the metric's padding / resize).
+#: Model-input sizes measured per backbone (HxW after the metric's padding / resize). A ``_lookup``
+#: name is the backbone's on-demand-correlation variant (``memory.VARIANTS``), forced in the child.
 SIZES = {
-    "raft_large": [(256, 256), (480, 720), (720, 1280)],
+    "raft_large": [(480, 720), (720, 1280), (1080, 1920)],
+    "raft_large_lookup": [(480, 720), (720, 1280), (1080, 1920)],
     "amt_s": [(256, 256), (480, 720), (720, 1280)],
+    "amt_s_lookup": [(480, 720), (720, 1280), (1088, 1920)],
     "musiq_spaq": [(256, 256), (384, 512), (512, 512)],
     "dino_vitb16": [(224, 224), (224, 336), (224, 398)],
     "clip_vit_b_32": [(224, 224)],
     "clip_vit_l_14": [(224, 224)],
     "pickscore": [(224, 224)],
 }
-#: Fit terms per backbone: which of (per_pixel, per_pixel_sq) the model has.
-TERMS = {"raft_large": (1, 1), "amt_s": (1, 1), "musiq_spaq": (1, 0), "dino_vitb16": (1, 1)}
+#: Fit terms per backbone: which of (per_pixel, per_pixel_sq) the model has. A stored pyramid's
+#: exact size (``CostModel.volume_sq``) is taken off the peaks before fitting.
+TERMS = {
+    "raft_large": (1, 0),
+    "raft_large_lookup": (1, 0),
+    "amt_s": (1, 1),
+    "amt_s_lookup": (1, 0),
+    "musiq_spaq": (1, 0),
+    "dino_vitb16": (1, 1),
+}
 
 
 def measure(backbone: str, height: int, width: int, batch: int, weights: Path) -> dict:
     """In this process: one call of ``batch`` items; the peak RSS growth in bytes."""
     import torch
-    from score_speed import PaperSizeHub
+    from scoring_structures import PaperSizeHub, Setup
 
     from jtbench.metrics.memory import MemoryBudget, PeakMeter
 
@@ -53,15 +64,20 @@ def measure(backbone: str, height: int, width: int, batch: int, weights: Path) -
     budget = Unlimited()
 
     torch.manual_seed(0)
-    hub = PaperSizeHub(weights, device="cpu", precision="fp32")
-    model = hub.get(backbone)
+    hub = PaperSizeHub(Setup(device="cpu", precision="fp32", batch_size=16, weights=weights))
+    network = backbone.removesuffix("_lookup")
+    if network != backbone:  # the official variant never fits: choose_variant takes this one
+        from jtbench.metrics import memory
+
+        memory.COSTS[network] = memory.CostModel(base=1 << 60)
+    model = hub.get(network)
     frames = torch.randint(0, 256, (batch + 1, height, width, 3), dtype=torch.uint8)
-    if backbone == "raft_large":
+    if network == "raft_large":
         from jtbench.metrics.dynamic_degree import pair_scores
 
         def run(m, f, b):
             return pair_scores(m, f, b, budget)
-    elif backbone == "amt_s":
+    elif network == "amt_s":
         from jtbench.metrics.motion_smoothness import predict_middle_frames
 
         def run(m, f, b):
@@ -92,9 +108,11 @@ def measure(backbone: str, height: int, width: int, batch: int, weights: Path) -
 
 def fit(points: list[dict]) -> dict[str, float]:
     """Least squares of the per-item peak over the backbone's terms (base always)."""
+    from jtbench.metrics.memory import COSTS
+
     per_item = [p for p in points if p["batch"] == 1]
     pixels = np.array([p["height"] * p["width"] for p in per_item], dtype=float)
-    peaks = np.array([p["peak"] for p in per_item], dtype=float)
+    peaks = np.array([p["peak"] for p in per_item], dtype=float) - COSTS[per_item[0]["backbone"]].volume_sq * pixels**2
     use_px, use_sq = TERMS.get(per_item[0]["backbone"], (0, 0))
     columns = [np.ones_like(pixels)] + ([pixels] if use_px else []) + ([pixels**2] if use_sq else [])
     a = np.stack(columns, axis=1)
@@ -109,6 +127,7 @@ def main() -> None:
     parser.add_argument("--weights-dir", type=Path, default=Path.home() / ".cache" / "jtbench" / "paper_size_random")
     parser.add_argument("--child", nargs=4, metavar=("BACKBONE", "H", "W", "BATCH"), help=argparse.SUPPRESS)
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--batches", default="1,2", help="batch sizes per point (1 is fitted, 2 checks linearity)")
     args = parser.parse_args()
     if args.child:
         name, h, w, b = args.child
@@ -117,7 +136,7 @@ def main() -> None:
     for name in args.backbones.split(","):
         points = []
         for height, width in SIZES[name]:
-            for batch in (1, 2):
+            for batch in (int(b) for b in args.batches.split(",")):
                 cmd = [sys.executable, __file__, "--weights-dir", str(args.weights_dir), "--child"]
                 cmd += [name, str(height), str(width), str(batch)]
                 try:

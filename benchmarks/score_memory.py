@@ -1,7 +1,7 @@
 """Peak memory and time per metric on real video sizes, each metric in its own child process.
 
 Real-size architectures with seeded random weights (``paper_size_weights.py``, through
-``score_speed.PaperSizeHub``; Mot-Fid uses tiny mode's LK stand-in tracker, CoTracker is not on
+``scoring_structures.PaperSizeHub``; Mot-Fid uses tiny mode's LK stand-in tracker, CoTracker is not on
 PyPI) score a synthetic moving clip of each size through ``jtbench``'s Scorer, one metric per
 child. The child reports the peak RSS of the whole process (``VmHWM``: weights, decoded video and
 the metric's working memory) and the growth over the metric alone (the high-water mark reset
@@ -65,13 +65,13 @@ def child(metric: str, video: Path, reference: Path, image: Path, weights: Path,
     import torch
 
     sys.path.insert(0, str(HERE))
-    from score_speed import PaperSizeHub
+    from scoring_structures import PaperSizeHub, Setup
 
     from jtbench.io.layout import VideoEntry
     from jtbench.metrics.scorer import Scorer, resolve_metrics
 
     torch.manual_seed(0)
-    hub = PaperSizeHub(weights, device="cpu", precision="anchor")
+    hub = PaperSizeHub(Setup(device="cpu", precision="anchor", batch_size=16, weights=weights))
     (selected,) = resolve_metrics([metric])
     kwargs = {"max_memory": _parse(max_memory)} if max_memory else {}
     scorer = Scorer([selected], hub=hub, batch_size=16, **kwargs)

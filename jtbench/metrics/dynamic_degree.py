@@ -36,7 +36,7 @@ import torch
 
 from jtbench.io.video import VideoClip, sample_every, stride_round
 from jtbench.metrics.base import Metric, MetricSpec, MetricValue, Sample, ScoringContext
-from jtbench.metrics.memory import MemoryBudget, model_batches
+from jtbench.metrics.memory import MemoryBudget, choose_variant, model_batches
 from jtbench.models.raft import pad_to_multiple, pyramid_degenerate, raft_consecutive_flows
 
 #: RAFT's padder divisor.
@@ -91,11 +91,15 @@ def iter_pair_scores(
     batch_size: int = 16,
     budget: MemoryBudget | None = None,
     cap: Callable[[], int] | None = None,
+    on_demand: list[bool] | None = None,
 ) -> Iterator[float]:
     """Top-5 % flow magnitude of each consecutive pair of uint8 frames ``[N, H, W, 3]``, in order.
 
     Lazy: pairs go through RAFT a memory-sized batch at a time (at most ``batch_size``, and at
     most ``cap()`` when given), so a caller that stops early leaves the remaining pairs uncomputed.
+    Where one pair's correlation volume does not fit the budget, level 0 of the pyramid is
+    computed on demand (``raft_large_lookup``; the same flow up to float rounding); ``on_demand``
+    receives whether that happened.
     """
     count, height, width = frames.shape[:3]
     if count < 2:
@@ -106,17 +110,21 @@ def iter_pair_scores(
         yield from [float("nan")] * (count - 1)
         return
     param = next(model.parameters())
+    budget = budget if budget is not None else MemoryBudget(device=param.device)
+    variant = choose_variant("raft_large", padded_h, padded_w, budget)
+    if on_demand is not None:
+        on_demand.append(variant != "raft_large")
 
     def flow_scores(start: int, stop: int) -> list[float]:
         chunk = frames[start : stop + 1].to(param.device).permute(0, 3, 1, 2).float()
         chunk, _ = pad_to_multiple(chunk, PAD_DIVISOR)
-        flows = raft_consecutive_flows(model, chunk, FLOW_UPDATES)
+        flows = raft_consecutive_flows(model, chunk, FLOW_UPDATES, lookup=variant != "raft_large")
         return [top_magnitude_score(flow) for flow in flows]
 
     batches = model_batches(
         flow_scores,
         count - 1,
-        "raft_large",
+        variant,
         padded_h,
         padded_w,
         limit=batch_size,
@@ -172,6 +180,7 @@ class DynamicAnalysis:
     dynamic: bool
     note: str | None = None
     pairs: int = 0  # pairs in the video (``len(kept) - 1``)
+    on_demand: bool = False  # level 0 of the correlation computed on demand (the volume did not fit)
 
 
 def analyse(
@@ -190,12 +199,15 @@ def analyse(
     frames = video.frames[kept]
     params = dynamic_params(video.height, video.width, len(kept))
     pairs = max(0, len(kept) - 1)
+    on_demand: list[bool] = []
     if stop_early:
         taken: list[float] = []
-        lazy = iter_pair_scores(model, frames, batch_size, budget, cap=lambda: pairs_to_decide(taken, pairs, params))
+        lazy = iter_pair_scores(
+            model, frames, batch_size, budget, cap=lambda: pairs_to_decide(taken, pairs, params), on_demand=on_demand
+        )
         scores = decided_scores(lazy, pairs, params, taken)
     else:
-        scores = list(iter_pair_scores(model, frames, batch_size, budget))
+        scores = list(iter_pair_scores(model, frames, batch_size, budget, on_demand=on_demand))
     note = None
     if len(kept) < 2:
         note = "only one frame at 8 fps: no pair to measure; static, as the official code reports"
@@ -208,7 +220,7 @@ def analyse(
             f"frames of {video.height}x{video.width} are too small for RAFT's correlation pyramid (padded side "
             "< 128 px): the official flow is NaN, so no pair counts as moving (as in VBench)"
         )
-    return DynamicAnalysis(kept, params, scores, is_dynamic(scores, params), note, pairs)
+    return DynamicAnalysis(kept, params, scores, is_dynamic(scores, params), note, pairs, any(on_demand))
 
 
 class DynamicDegree(Metric):
@@ -227,5 +239,9 @@ class DynamicDegree(Metric):
     def score(self, sample: Sample, ctx: ScoringContext) -> MetricValue:
         model = ctx.hub.get("raft_large")
         result = analyse(model, sample.video, ctx.batch_size, stop_early=self.stop_early, budget=ctx.memory)
-        details = {"raft_pairs_computed": len(result.scores), "raft_pairs_total": result.pairs}
+        details = {
+            "raft_pairs_computed": len(result.scores),
+            "raft_pairs_total": result.pairs,
+            "raft_pairs_correlation_on_demand": len(result.scores) if result.on_demand else 0,
+        }
         return MetricValue(100.0 if result.dynamic else 0.0, note=result.note, details=details)

@@ -10,6 +10,11 @@ the cache, halves the batch and retries (recorded in :attr:`MemoryBudget.events`
 scorer writes to ``provenance.json``). Batching never changes what is computed, only how many
 items go through the model at once.
 
+Where even one item of the official computation does not fit, a backbone may have leaner
+:data:`VARIANTS`: RAFT and AMT can compute the correlation windows they read on demand instead of
+storing the all-pairs volume (``models/correlation.py``; the same values up to float rounding).
+:func:`choose_variant` keeps the official one wherever it fits.
+
 Cost models (:data:`COSTS`): ``bytes_per_item(H, W) = base + per_pixel·P + per_pixel_sq·P²`` with
 ``P`` the pixels one item feeds the model (after padding / resizing). They were measured with
 ``benchmarks/fit_memory_costs.py``: each real-size architecture (random weights) run on CPU,
@@ -17,7 +22,8 @@ float32, batch 1 and batch 2, at three input sizes, in a fresh child process per
 warm-up: blocks the allocator keeps would hide the growth); the peak RSS growth over the call
 (``VmHWM`` after resetting it through ``/proc/self/clear_refs``) at batch 1 is the per-item cost
 (conservative: it includes the call's fixed overhead; batch 2 checks it scales linearly), fitted
-by least squares, and every estimate is multiplied by :data:`HEADROOM`. CUDA activations of the same float32
+by least squares, and every estimate is multiplied by :data:`HEADROOM` — except a stored
+correlation pyramid, whose size is known exactly (``volume_sq``). CUDA activations of the same float32
 graph take about the same bytes, so the same models size CUDA batches.
 """
 
@@ -51,22 +57,39 @@ class CostModel:
 
     base: float  # bytes per item at any size
     per_pixel: float = 0.0  # bytes per input pixel
-    per_pixel_sq: float = 0.0  # bytes per (input pixel)² — all-pairs correlation volumes
+    per_pixel_sq: float = 0.0  # bytes per (input pixel)² — all-pairs correlation volumes (fitted)
     cpu_batch: int | None = None  # largest batch worth running on a CPU (measured), None: no limit
+    volume_sq: float = 0.0  # bytes per (input pixel)² known exactly (a stored pyramid): no headroom
 
     def bytes_per_item(self, height: int, width: int) -> int:
         pixels = float(height) * float(width)
-        return int(HEADROOM * (self.base + self.per_pixel * pixels + self.per_pixel_sq * pixels * pixels))
+        fitted = self.base + self.per_pixel * pixels + self.per_pixel_sq * pixels * pixels
+        return int(HEADROOM * fitted + self.volume_sq * pixels * pixels)
+
+
+def pyramid_sq(levels: int = 4, first: int = 0) -> float:
+    """Bytes per (input pixel)² of a float32 correlation pyramid over 1/8-resolution features.
+
+    Level ``k`` holds ``(P/64) · (P/64/4^k)`` values; ``first=1`` counts only the pooled levels.
+    """
+    return 4.0 / 64**2 * sum(0.25**k for k in range(first, levels))
 
 
 #: Measured per-item costs by backbone (see the module docstring; fp32 on CPU).
 COSTS: dict[str, CostModel] = {
-    # one pair at the padded size; the 1/8-resolution correlation volume (4 B · (P/64)²) dominates
-    # fitted on 256x256, 480x720, 720x1280 (81, 395, 1751 MiB; batch 2: 141, 831, 3346 MiB)
-    "raft_large": CostModel(base=42 * MB, per_pixel=555.0, per_pixel_sq=1.51e-3),
-    # one input pair at the padded size; bidirectional 1/8-resolution correlation
+    # one pair at the padded size: its 4-level correlation pyramid (exact, 4 B · (P/64)² · 1.33;
+    # built without torchvision's second copy) plus the activations alive beside it, fitted on
+    # 480x720, 720x1280, 1080x1920 (growth 0.35, 1.50, 6.17 GB)
+    "raft_large": CostModel(base=90 * MB, per_pixel=320.0, volume_sq=pyramid_sq()),
+    # the same pair with level 0 computed on demand (models/correlation.PartialVolumePyramid): only
+    # the pooled levels stored; measured 0.33, 0.74, 2.20 GB on the same sizes (1.7-2.3x the time)
+    "raft_large_lookup": CostModel(base=180 * MB, per_pixel=320.0, volume_sq=pyramid_sq(first=1)),
+    # one input pair at the padded size; bidirectional 1/8-resolution correlation, both volumes kept
     # fitted on 256x256, 480x720, 720x1280 (131, 727, 3004 MiB)
     "amt_s": CostModel(base=40 * MB, per_pixel=1312.0, per_pixel_sq=2.24e-3),
+    # the same pair with every window computed on demand (models/correlation.LocalBidirCorrelation);
+    # 480x720, 720x1280, 1088x1920 measured 0.37, 0.99, 1.89 GB, at the volume's speed
+    "amt_s_lookup": CostModel(base=70 * MB, per_pixel=900.0),
     # one frame after VBench's resize (long side ≤ 512) plus pyiqa's 224/384 pyramid;
     # fitted on 256x256, 384x512, 512x512 (103, 121, 173 MiB)
     # On CPU, batches are slower: 16 frames at 256x256 took 6.6-8.2 CPU-s at batch 1 and 9.7 at
@@ -83,6 +106,14 @@ COSTS: dict[str, CostModel] = {
     # a whole clip per call (the tracker needs every frame at once): per frame at the input size
     "cotracker3_offline": CostModel(base=60 * MB, per_pixel=40.0),
     "lk_tracker": CostModel(base=1 * MB, per_pixel=16.0),
+}
+
+
+#: Ways to run a backbone in less memory, preferred first (the first is the official computation):
+#: :func:`choose_variant` takes the first whose one item fits the room left.
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "raft_large": ("raft_large", "raft_large_lookup"),
+    "amt_s": ("amt_s", "amt_s_lookup"),
 }
 
 
@@ -171,6 +202,20 @@ class MemoryBudget:
                 "or more, or leave this metric out with --metrics",
             )
         return max(1, min(limit, room // max(cost, 1)))
+
+
+def choose_variant(backbone: str, height: int, width: int, budget: MemoryBudget) -> str:
+    """The first variant of ``backbone`` whose one item at ``height`` x ``width`` fits ``budget``'s room.
+
+    When none fits, the one needing least: its batch sizing then raises the per-video error naming
+    the memory it needs.
+    """
+    options = VARIANTS.get(backbone, (backbone,))
+    room = budget.room()
+    for name in options:
+        if COSTS[name].bytes_per_item(height, width) <= room:
+            return name
+    return min(options, key=lambda name: COSTS[name].bytes_per_item(height, width))
 
 
 def iter_batched(

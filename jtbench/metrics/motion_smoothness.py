@@ -19,7 +19,10 @@ Beyond VBench, any decodable clip is scored (VBench reads only ``.mp4`` files an
 Pairs are batched by the memory budget (at most ``ctx.batch_size``); VBench runs batch 1. AMT is
 batch-invariant up to float rounding (max 4e-6 on its [0, 1] output, measured), which flips a
 truncated uint8 value by one on about 1e-4 of the pixels: 3e-6 or less on the 0–100 scale on the
-test clips (tested to 1e-4); ``batch_size=1`` reproduces VBench exactly (tested).
+test clips (tested to 1e-4); ``batch_size=1`` reproduces VBench exactly (tested). Where one pair's
+two correlation volumes (11 GB per 1080p pair) do not fit the memory budget, AMT computes the
+correlation windows it reads on demand instead (same frames up to float rounding, same speed;
+counted in ``provenance.json`` as ``amt_pairs_correlation_on_demand``).
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ import torch
 
 from jtbench.errors import VideoError
 from jtbench.metrics.base import Metric, MetricSpec, MetricValue, Sample, ScoringContext
-from jtbench.metrics.memory import MemoryBudget, model_batches
-from jtbench.models import amt as _amt  # noqa: F401 - registers the "amt_s" backbone
+from jtbench.metrics.memory import MemoryBudget, choose_variant, model_batches
+from jtbench.models.amt import correlation_on_demand  # also registers the "amt_s" backbone
 from jtbench.models.raft import pad_to_multiple, precision_context, unpad
 
 #: AMT's padder divisor (``InputPadder(shape, 16 / scale)`` with scale 1).
@@ -53,27 +56,38 @@ def to_uint8_truncating(images: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def predict_middle_frames(
-    model: torch.nn.Module, inputs: torch.Tensor, batch_size: int = 16, budget: MemoryBudget | None = None
+    model: torch.nn.Module,
+    inputs: torch.Tensor,
+    batch_size: int = 16,
+    budget: MemoryBudget | None = None,
+    on_demand: list[bool] | None = None,
 ) -> torch.Tensor:
     """AMT predictions between consecutive frames of ``inputs`` (uint8 ``[K, H, W, 3]``) → uint8 ``[K-1, H, W, 3]``.
 
     Pairs go through AMT as many at a time as the memory budget allows (at most ``batch_size``).
+    Where one pair's two correlation volumes do not fit, AMT computes the windows it reads on
+    demand (``amt_s_lookup``: the same frames up to float rounding); ``on_demand`` receives
+    whether that happened.
     """
     param = next(model.parameters())
     count, height, width = inputs.shape[:3]
+    padded_h, padded_w = height + (-height) % PAD_DIVISOR, width + (-width) % PAD_DIVISOR
+    budget = budget if budget is not None else MemoryBudget(device=param.device)
+    variant = choose_variant("amt_s", padded_h, padded_w, budget)
+    if on_demand is not None:
+        on_demand.append(variant != "amt_s")
 
     def predict(start: int, stop: int) -> torch.Tensor:
         frames = inputs[start : stop + 1].to(param.device).permute(0, 3, 1, 2) / 255.0
         frames, pad = pad_to_multiple(frames, PAD_DIVISOR)
         frames = frames.contiguous()  # NCHW as VBench's per-frame F.pad returns: conv kernels follow the layout
         embt = torch.full((stop - start, 1, 1, 1), EMBT, device=param.device)
-        with precision_context(model):
+        with precision_context(model), correlation_on_demand(variant != "amt_s"):
             pred = model(frames[:-1], frames[1:], embt, scale_factor=SCALE_FACTOR, eval=True)["imgt_pred"]
         return to_uint8_truncating(unpad(pred, pad)).cpu()
 
-    padded_h, padded_w = height + (-height) % PAD_DIVISOR, width + (-width) % PAD_DIVISOR
     batches = model_batches(
-        predict, count - 1, "amt_s", padded_h, padded_w, limit=batch_size, budget=budget, device=param.device
+        predict, count - 1, variant, padded_h, padded_w, limit=batch_size, budget=budget, device=param.device
     )
     return torch.cat(list(batches))
 
@@ -117,10 +131,11 @@ def motion_smoothness(
     batch_size: int = 16,
     source: Path | None = None,
     budget: MemoryBudget | None = None,
+    on_demand: list[bool] | None = None,
 ) -> float:
     """Mot-Smth of uint8 frames ``[T, H, W, 3]`` (T ≥ 3) with an AMT-S model, on the 0–100 scale."""
     check_frames(frames, source)
-    predictions = predict_middle_frames(model, frames[0::2], batch_size, budget)
+    predictions = predict_middle_frames(model, frames[0::2], batch_size, budget, on_demand)
     targets = frames[1::2][: predictions.shape[0]]  # even length: the last frame has no partner
     return smoothness_score(pair_errors(targets, predictions))
 
@@ -138,4 +153,7 @@ class MotionSmoothness(Metric):
     def score(self, sample: Sample, ctx: ScoringContext) -> MetricValue:
         model = ctx.hub.get("amt_s")
         video = sample.video
-        return MetricValue(motion_smoothness(model, video.frames, ctx.batch_size, video.source, ctx.memory))
+        on_demand: list[bool] = []
+        value = motion_smoothness(model, video.frames, ctx.batch_size, video.source, ctx.memory, on_demand)
+        pairs = (video.num_frames - 1) // 2
+        return MetricValue(value, details={"amt_pairs_correlation_on_demand": pairs if any(on_demand) else 0})

@@ -5,12 +5,21 @@ AMT exists on PyPI only inside ``vbench/third_party/amt``. VBench builds it with
 ``sys.path`` (the hyphen makes it unimportable by name). Here the file is loaded by path under a
 valid module name instead, so nothing is copied and ``sys.path`` is left alone; the constructor
 arguments come from the wheel's own ``cfgs/AMT-S.yaml``.
+
+That private copy of the module gets one change: its ``BidirCorrBlock`` is a switch. By default it
+is AMT's own block (the official numbers, bit for bit); inside :func:`correlation_on_demand` it is
+:class:`~jtbench.models.correlation.LocalBidirCorrelation`, which computes the windows AMT reads
+instead of keeping both full correlation volumes (11 GB per 1080p pair). VBench's own import of
+AMT is a different module object and is not touched.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -20,6 +29,7 @@ import torch
 
 from jtbench.errors import JtbenchError, WeightsError
 from jtbench.models.base import BACKBONES, Backbone, load_strict, read_state_dict
+from jtbench.models.correlation import LocalBidirCorrelation
 from jtbench.weights.catalog import WeightSpec, register_weights
 
 AMT_S_WEIGHTS = register_weights(
@@ -60,7 +70,30 @@ def amt_s_module() -> Any:
     module = importlib.util.module_from_spec(spec)
     sys.modules[_MODULE_NAME] = module
     spec.loader.exec_module(module)
+    module.BidirCorrBlock = _switch(module.BidirCorrBlock)
     return module
+
+
+_ON_DEMAND: ContextVar[bool] = ContextVar("amt_correlation_on_demand", default=False)
+
+
+@contextmanager
+def correlation_on_demand(enabled: bool = True) -> Iterator[None]:
+    """AMT calls inside compute correlation windows on demand (memory linear in the pixels)."""
+    token = _ON_DEMAND.set(enabled)
+    try:
+        yield
+    finally:
+        _ON_DEMAND.reset(token)
+
+
+def _switch(official: type) -> Any:
+    def bidir_corr_block(fmap1: torch.Tensor, fmap2: torch.Tensor, num_levels: int = 4, radius: int = 4) -> Any:
+        block = LocalBidirCorrelation if _ON_DEMAND.get() else official
+        return block(fmap1, fmap2, num_levels=num_levels, radius=radius)
+
+    bidir_corr_block.official = official  # type: ignore[attr-defined]
+    return bidir_corr_block
 
 
 def amt_s_config_path() -> Path:

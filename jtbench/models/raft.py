@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from jtbench.errors import WeightsError
 from jtbench.models.base import BACKBONES, Backbone, load_strict, read_state_dict
+from jtbench.models.correlation import PartialVolumePyramid, build_volume_pyramid
 from jtbench.weights.catalog import WeightSpec, register_weights
 
 RAFT_THINGS = register_weights(
@@ -164,7 +165,9 @@ def raft_flow(model: torch.nn.Module, image1: torch.Tensor, image2: torch.Tensor
 
 
 @torch.no_grad()
-def raft_consecutive_flows(model: torch.nn.Module, frames: torch.Tensor, iters: int = 20) -> torch.Tensor:
+def raft_consecutive_flows(
+    model: torch.nn.Module, frames: torch.Tensor, iters: int = 20, *, lookup: bool = False
+) -> torch.Tensor:
     """Upsampled flow ``[N-1, 2, H, W]`` of each consecutive pair of 0–255 float frames ``[N, 3, H, W]``.
 
     The same numbers as ``raft_flow(model, frames[:-1], frames[1:], iters)`` (torchvision's
@@ -172,8 +175,12 @@ def raft_consecutive_flows(model: torch.nn.Module, frames: torch.Tensor, iters: 
     features are encoded once, not once per pair it belongs to (the feature encoder normalises per
     image, so a frame's features do not depend on its batch), and only the last update is
     upsampled (``forward`` upsamples all ``iters`` of them, VBench's ``test_mode`` keeps the last).
-    The correlation pyramid is released after the call (``forward`` leaves it on the module, so
-    the next batch's peak held two pyramids).
+    The correlation pyramid is built without torchvision's second copy of the volume
+    (:func:`~jtbench.models.correlation.build_volume_pyramid`, same bits) and released after the
+    call (``forward`` leaves it on the module, so the next batch's peak held two pyramids).
+    ``lookup=True`` stores only the pooled levels and computes level 0's windows on demand
+    (:class:`~jtbench.models.correlation.PartialVolumePyramid`): a quarter of the memory, the same
+    flow up to float rounding, slower — for frames whose volume does not fit.
     """
     from torchvision.models.optical_flow._utils import make_coords_grid, upsample_flow
 
@@ -181,22 +188,31 @@ def raft_consecutive_flows(model: torch.nn.Module, frames: torch.Tensor, iters: 
     count, _, height, width = images.shape
     with precision_context(model):
         features = model.feature_encoder(images)
-        model.corr_block.build_pyramid(features[:-1], features[1:])
-        context_out = model.context_encoder(images[:-1])
-        hidden_size = model.update_block.hidden_state_size
-        hidden, context = torch.split(context_out, [hidden_size, context_out.shape[1] - hidden_size], dim=1)
-        hidden, context = torch.tanh(hidden), F.relu(context)
-        coords0 = make_coords_grid(count - 1, height // 8, width // 8).to(features.device)
-        coords1 = make_coords_grid(count - 1, height // 8, width // 8).to(features.device)
+        corr_block = model.corr_block
         try:
+            if lookup:
+                index = PartialVolumePyramid(
+                    features[:-1], features[1:], levels=corr_block.num_levels, radius=corr_block.radius
+                )
+            else:
+                build_volume_pyramid(corr_block, features[:-1], features[1:])
+                index = corr_block.index_pyramid
+            del features
+            context_out = model.context_encoder(images[:-1])
+            hidden_size = model.update_block.hidden_state_size
+            hidden, context = torch.split(context_out, [hidden_size, context_out.shape[1] - hidden_size], dim=1)
+            hidden, context = torch.tanh(hidden), F.relu(context)
+            coords0 = make_coords_grid(count - 1, height // 8, width // 8).to(images.device)
+            coords1 = make_coords_grid(count - 1, height // 8, width // 8).to(images.device)
             for _ in range(iters):
-                corr = model.corr_block.index_pyramid(centroids_coords=coords1)
+                corr = index(coords1)
                 hidden, delta = model.update_block(hidden, context, corr, coords1 - coords0)
                 coords1 = coords1 + delta
         finally:
             # torchvision keeps the pyramid on the module after the call: ~1.3x the correlation volume
             # (829 MB per 720p pair) held until the next call builds its own beside it
-            model.corr_block.corr_pyramid = [torch.tensor(0)]
+            corr_block.corr_pyramid = [torch.tensor(0)]
+            index = None
         up_mask = None if model.mask_predictor is None else model.mask_predictor(hidden)
         return upsample_flow(flow=coords1 - coords0, up_mask=up_mask).float()
 

@@ -44,3 +44,23 @@ def test_batch_one_equals_automatic_and_squeezed_batches(name, sample, tiny_hub)
     automatic = metric.score(sample, ScoringContext(hub=tiny_hub, batch_size=64)).value
     squeezed = metric.score(sample, ScoringContext(hub=tiny_hub, batch_size=64, memory=ThreeAtATime())).value
     assert abs(automatic - one) <= TOLERANCE and abs(squeezed - one) <= TOLERANCE, (one, automatic, squeezed)
+
+
+@pytest.mark.parametrize(
+    ("name", "backbone", "detail"),
+    [
+        ("Dyn-Deg", "raft_large", "raft_pairs_correlation_on_demand"),
+        ("Mot-Smth", "amt_s", "amt_pairs_correlation_on_demand"),
+    ],
+)
+def test_correlation_on_demand_gives_the_volumes_value(name, backbone, detail, sample, tiny_hub, monkeypatch):
+    """Where the official volume does not fit, the on-demand path scores the same and says it ran."""
+    from jtbench.metrics import memory
+
+    metric = create_metric(name)
+    official = metric.score(sample, ScoringContext(hub=tiny_hub, batch_size=4))
+    assert not (official.details or {}).get(detail)
+    monkeypatch.setitem(memory.COSTS, backbone, memory.CostModel(base=1 << 50))  # the volume never fits
+    lean = metric.score(sample, ScoringContext(hub=tiny_hub, batch_size=4))
+    assert abs(lean.value - official.value) <= TOLERANCE, (official.value, lean.value)
+    assert lean.details[detail] > 0

@@ -153,7 +153,7 @@ def test_dyn_deg_runs_raft_only_on_the_pairs_its_decision_needs(monkeypatch, mov
 
     flowed: list[int] = []
 
-    def fake_flows(model, chunk, iters):  # pair i moves by 20 px or 0 px (threshold at 128 px: 3 px)
+    def fake_flows(model, chunk, iters, lookup=False):  # pair i moves by 20 px or 0 px (threshold at 128 px: 3 px)
         first = len(flowed)
         flowed.extend(range(first, first + chunk.shape[0] - 1))
         magnitude = [20.0 if moving[i] else 0.0 for i in range(first, first + chunk.shape[0] - 1)]
