@@ -85,11 +85,13 @@ COSTS: dict[str, CostModel] = {
     # the pooled levels stored; measured 0.33, 0.74, 2.20 GB on the same sizes (1.7-2.3x the time)
     "raft_large_lookup": CostModel(base=180 * MB, per_pixel=320.0, volume_sq=pyramid_sq(first=1)),
     # one input pair at the padded size; bidirectional 1/8-resolution correlation, both volumes kept
-    # fitted on 256x256, 480x720, 720x1280 (131, 727, 3004 MiB)
-    "amt_s": CostModel(base=40 * MB, per_pixel=1312.0, per_pixel_sq=2.24e-3),
+    # fitted on 256x256, 480x720, 720x1280 (131, 727, 3004 MiB). A CPU runs one pair per call:
+    # 8 pairs at 480x720 took 13.8-14.8 s at batch 1 and 18.0-20.2 s at batch 8 (equal at 256x256),
+    # and score_memory's 1280x720x16 clip 59.7 s at batch 1 vs 92.0 s at batch 4
+    "amt_s": CostModel(base=40 * MB, per_pixel=1312.0, per_pixel_sq=2.24e-3, cpu_batch=1),
     # the same pair with every window computed on demand (models/correlation.LocalBidirCorrelation);
     # 480x720, 720x1280, 1088x1920 measured 0.37, 0.99, 1.89 GB, at the volume's speed
-    "amt_s_lookup": CostModel(base=70 * MB, per_pixel=900.0),
+    "amt_s_lookup": CostModel(base=70 * MB, per_pixel=900.0, cpu_batch=1),
     # one frame after VBench's resize (long side ≤ 512) plus pyiqa's 224/384 pyramid;
     # fitted on 256x256, 384x512, 512x512 (103, 121, 173 MiB)
     # On CPU, batches are slower: 16 frames at 256x256 took 6.6-8.2 CPU-s at batch 1 and 9.7 at
@@ -98,11 +100,13 @@ COSTS: dict[str, CostModel] = {
     # one frame at the short-side-224 size; attention over (P/256) tokens;
     # 224x224, 224x336, 224x398 measured 35, 42, 49 MiB (bounded above by this)
     "dino_vitb16": CostModel(base=40 * MB, per_pixel=150.0),
-    # one 224x224 crop: ViT-B/32 measured 12 MiB; ViT-L/14 and ViT-H/14 (PickScore) not measured
-    # yet — estimated from their activation sizes (x7 and x14 of ViT-B/32's tokens x width), generously
+    # one 224x224 crop: ViT-B/32 measured 12 MiB (fit_memory_costs.py); ViT-L/14 (Aesth-Q) and
+    # PickScore's ViT-H/14 from benchmarks/score_memory.py: one batch of 16 frames grew the process
+    # by 0.37 GB and 0.40 GB, decode included (real-size random weights made resident at load, CPU
+    # fp32, 256x256x16)
     "clip_vit_b_32": CostModel(base=16 * MB),
-    "clip_vit_l_14": CostModel(base=120 * MB),
-    "pickscore": CostModel(base=220 * MB),
+    "clip_vit_l_14": CostModel(base=24 * MB),
+    "pickscore": CostModel(base=26 * MB),
     # a whole clip per call (the tracker needs every frame at once): per frame at the input size
     "cotracker3_offline": CostModel(base=60 * MB, per_pixel=40.0),
     "lk_tracker": CostModel(base=1 * MB, per_pixel=16.0),
@@ -196,6 +200,9 @@ class MemoryBudget:
         room = self.room()
         if cost > room:
             cap = f" (--max-memory {format_bytes(self.max_bytes)})" if self.max_bytes is not None else ""
+            held = self.in_use()
+            if self.max_bytes is not None and held >= self.max_bytes:
+                cap += f"; the process already holds {format_bytes(held)} (loaded weights, decoded video)"
             raise MemoryBudgetError(
                 f"{what} needs about {format_bytes(cost)} for one item, only {format_bytes(room)} is free{cap}",
                 fix=f"raise --max-memory, free memory or use a machine with {format_bytes(self.in_use() + cost)} "

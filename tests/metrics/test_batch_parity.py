@@ -17,6 +17,18 @@ from jtbench.metrics.memory import MemoryBudget
 TOLERANCE = 1e-4  # the parity tests' tolerance on the 0–100 scale
 
 
+@pytest.fixture(autouse=True)
+def gpu_batching(monkeypatch):
+    """The batched path a GPU takes: a CPU runs some backbones one item per call (COSTS' cpu_batch)."""
+    import dataclasses
+
+    from jtbench.metrics.memory import COSTS
+
+    for name, model in list(COSTS.items()):
+        if model.cpu_batch is not None:
+            monkeypatch.setitem(COSTS, name, dataclasses.replace(model, cpu_batch=None))
+
+
 class ThreeAtATime(MemoryBudget):
     """As if the device had room for three items of any model (forces several calls)."""
 

@@ -24,6 +24,18 @@ from jtbench.models.base import BACKBONES, ModelHub
 TOLERANCE = 1e-4  # on the 0–100 scale
 
 
+@pytest.fixture(autouse=True)
+def gpu_batching(monkeypatch):
+    """The batched path a GPU takes: a CPU runs some backbones one item per call (COSTS' cpu_batch)."""
+    import dataclasses
+
+    from jtbench.metrics.memory import COSTS
+
+    for name, model in list(COSTS.items()):
+        if model.cpu_batch is not None:
+            monkeypatch.setitem(COSTS, name, dataclasses.replace(model, cpu_batch=None))
+
+
 class ConstantInterpolator(torch.nn.Module):
     """Predicts a fixed grey level for every pixel; records what AMT would have been called with."""
 
@@ -232,3 +244,16 @@ def test_the_scale_quirk_rests_on_device_comparison():
     """VBench downsizes only when ``self.device == 'cuda'``; the device objects its callers pass never are."""
     assert (torch.device("cuda") == "cuda") is False
     assert (torch.device("cuda:0") == "cuda") is False
+
+
+def test_a_cpu_interpolates_one_pair_per_call(monkeypatch):
+    """On a CPU AMT runs pair by pair (measured faster than batches there), whatever --batch-size says."""
+    import dataclasses
+
+    from jtbench.metrics.memory import COSTS
+
+    monkeypatch.setitem(COSTS, "amt_s", dataclasses.replace(COSTS["amt_s"], cpu_batch=1))  # undo gpu_batching
+    frames = torch.from_numpy(moving_pattern(7, 128, 128))
+    model = ConstantInterpolator(0.25)
+    _score_with(model, frames, batch_size=16)
+    assert [n for n, _, _ in model.calls] == [1, 1, 1]

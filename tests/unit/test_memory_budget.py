@@ -171,3 +171,19 @@ def test_dyn_deg_runs_raft_only_on_the_pairs_its_decision_needs(monkeypatch, mov
     flowed.clear()
     full = dd.analyse(model, clip, 16, stop_early=False, budget=budget)
     assert len(flowed) == 15 and full.dynamic == early.dynamic == any(moving[:15])
+
+
+def test_memory_mapped_weights_are_made_resident_at_load(tmp_path):
+    """Weights mapped from disk (transformers' safetensors on CPU) count in the budget from load on."""
+    from jtbench.metrics.memory import rss_bytes
+    from jtbench.models.base import make_resident
+
+    path = tmp_path / "weights.pt"
+    torch.save({"weight": torch.ones(4096, 4096)}, path)  # 64 MiB
+    mapped = torch.load(path, mmap=True, weights_only=True)["weight"]
+    model = torch.nn.Linear(4096, 4096, bias=False)
+    model.weight = torch.nn.Parameter(mapped, requires_grad=False)
+    before = rss_bytes()
+    make_resident(model)
+    assert rss_bytes() - before > 48 * MB
+    assert torch.equal(model.weight[:2, :2], torch.ones(2, 2))  # nothing was changed
