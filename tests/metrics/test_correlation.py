@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 import torch
 from _amt_raft_helpers import moving_pattern
+from memory_helpers import FixedRoom
 from torchvision.models.optical_flow.raft import CorrBlock
 
-from jtbench.metrics.memory import COSTS, GB, CostModel, MemoryBudget, choose_variant
+from jtbench.metrics.memory import COSTS, GB, CostModel, choose_variant
 from jtbench.models.correlation import (
     LocalBidirCorrelation,
     LocalCorrelation,
@@ -88,15 +89,6 @@ def test_raft_flows_on_demand_match_the_volume(tiny_hub):
     on_demand = raft_consecutive_flows(raft, frames, lookup=True)
     assert (volume - on_demand).abs().max() <= 1e-3, "flow in px"
     assert raft.corr_block.corr_pyramid[0].numel() == 1, "the pyramid is released after the call"
-
-
-class FixedRoom(MemoryBudget):
-    def __init__(self, room: int) -> None:
-        super().__init__(device=torch.device("cpu"))
-        self._room = room
-
-    def room(self) -> int:
-        return self._room
 
 
 @pytest.mark.parametrize("backbone", ["raft_large", "amt_s"])

@@ -6,6 +6,7 @@ import random
 
 import pytest
 import torch
+from memory_helpers import FixedRoom
 
 from jtbench.errors import JtbenchError
 from jtbench.metrics.dynamic_degree import DynamicParams, decided_scores, is_dynamic
@@ -20,17 +21,6 @@ from jtbench.metrics.memory import (
     parse_memory,
     run_batched,
 )
-
-
-class FixedRoom(MemoryBudget):
-    """A budget whose room is a given number of bytes (the machine's is not predictable)."""
-
-    def __init__(self, room: int) -> None:
-        super().__init__(device=torch.device("cpu"))
-        self._room = room
-
-    def room(self) -> int:
-        return self._room
 
 
 @pytest.mark.parametrize(
