@@ -80,15 +80,21 @@ class Meter:
 
     @contextmanager
     def measure(self, part: str) -> Iterator[None]:
-        """Time the block; a load inside another measured block is not counted twice."""
+        """Time the block; a load inside a metric's block counts as load, not as the metric.
+
+        ``total`` keeps the loads inside it (a whole run's wall time), so ``total - load`` is the
+        run without its loads. (It used to subtract them as well, so ``total - load`` took the
+        loads off twice and went negative when the loads outweighed the work, e.g. on a cold cache.)
+        """
         load_wall, load_cpu = self.wall["load"], self.cpu["load"]
         wall, cpu = time.perf_counter(), time.process_time()
+        nested = part not in ("load", "total")
         try:
             yield
         finally:
             sync(self.device)
-            inner_wall = self.wall["load"] - load_wall if part != "load" else 0.0
-            inner_cpu = self.cpu["load"] - load_cpu if part != "load" else 0.0
+            inner_wall = self.wall["load"] - load_wall if nested else 0.0
+            inner_cpu = self.cpu["load"] - load_cpu if nested else 0.0
             self.wall[part] += time.perf_counter() - wall - inner_wall
             self.cpu[part] += time.process_time() - cpu - inner_cpu
 

@@ -107,3 +107,21 @@ def test_estimate_prefers_gpu_check_over_published_figures(tiny_check, tmp_path)
     checked = estimate(jobs, store, gpu_results=tmp_path / "results")[0]
     assert published.source.startswith("published") and checked.source.startswith("gpu-check")
     assert checked.seconds_each != published.seconds_each
+
+
+def test_meter_total_keeps_its_loads_and_a_metric_gives_them_away(monkeypatch):
+    """``total - load`` is the run without its loads (it once took them off twice, going negative)."""
+    import time
+
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    from scoring_structures import Meter
+
+    meter = Meter("cpu")
+    with meter.measure("total"):
+        with meter.measure("clip_t"):
+            with meter.measure("load"):
+                time.sleep(0.2)
+            time.sleep(0.05)
+    assert meter.wall["load"] >= 0.2
+    assert 0.05 <= meter.wall["clip_t"] < 0.2
+    assert meter.wall["total"] - meter.wall["load"] >= 0.05
