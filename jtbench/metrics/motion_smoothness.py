@@ -16,7 +16,8 @@ reported ×100. Quirks kept:
 
 Beyond VBench, any decodable clip is scored (VBench reads only ``.mp4`` files and image folders).
 
-Pairs are batched by the memory budget (at most ``ctx.batch_size``); VBench runs batch 1. AMT is
+Pairs are batched by the memory budget (at most ``ctx.batch_size``; on a CPU one pair per call,
+which measured faster there: ``COSTS["amt_s"].cpu_batch``); VBench runs batch 1. AMT is
 batch-invariant up to float rounding (max 4e-6 on its [0, 1] output, measured), which flips a
 truncated uint8 value by one on about 1e-4 of the pixels: 3e-6 or less on the 0–100 scale on the
 test clips (tested to 1e-4); ``batch_size=1`` reproduces VBench exactly (tested). Where one pair's
