@@ -205,7 +205,7 @@ class MemoryBudget:
                 cap += f"; the process already holds {format_bytes(held)} (loaded weights, decoded video)"
             raise MemoryBudgetError(
                 f"{what} needs about {format_bytes(cost)} for one item, only {format_bytes(room)} is free{cap}",
-                fix=f"raise --max-memory, free memory or use a machine with {format_bytes(self.in_use() + cost)} "
+                fix=f"raise --max-memory, free memory or use a machine with {format_bytes(held + cost)} "
                 "or more, or leave this metric out with --metrics",
             )
         return max(1, min(limit, room // max(cost, 1)))
