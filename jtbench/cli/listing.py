@@ -1,4 +1,4 @@
-"""`jtbench list prompts|combinations|subjects|motions|metrics|methods`."""
+"""`jtbench list prompts|combinations|subjects|motions|metrics|profiles|methods`."""
 
 from __future__ import annotations
 
@@ -92,11 +92,26 @@ def metrics(fmt: OutputFormat = FormatOpt) -> None:
                 paper=name in PAPER_METRICS,
                 version=spec.version,
                 higher_is_better=spec.higher_is_better,
+                profile=spec.profile or "",
                 backbones=",".join(spec.backbones),
                 description=spec.description,
             )
         )
     emit(rows, fmt, title="metrics")
+
+
+@app.command()
+def profiles(fmt: OutputFormat = FormatOpt) -> None:
+    """Paper profiles: other papers' metrics, computed as their scripts do (`jtbench score --profile NAME`)."""
+    from jtbench.metrics.profiles import PROFILES
+
+    rows = []
+    for name in PROFILES.names():
+        profile = PROFILES.get(name)
+        rows.append(
+            dict(name=name, columns=",".join(profile.columns), scale=profile.scale, source=profile.source)
+        )
+    emit(rows, fmt, title="profiles")
 
 
 @app.command()

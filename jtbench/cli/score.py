@@ -48,6 +48,18 @@ def parse_metric_names(values: list[str]) -> list[str] | None:
     return names or None
 
 
+def selected_metrics(metrics: list[str], profiles: list[str]) -> list[str] | None:
+    """``--metrics`` (default: the ten) plus every metric of each ``--profile``; None = the ten alone."""
+    from jtbench.metrics.base import PAPER_METRICS
+    from jtbench.metrics.profiles import profile_metrics
+
+    names = parse_metric_names(metrics)
+    chosen = parse_metric_names(profiles)
+    if not chosen:
+        return names
+    return [*(names or PAPER_METRICS), *profile_metrics(chosen)]
+
+
 def score(
     folder: Path = typer.Argument(None, help="A folder of <case_id>.mp4 or <case_id>/<seed>.mp4 videos."),
     index: Path = typer.Option(None, "--index", help="A CSV or JSON index (video, case_id or prompt, ...)."),
@@ -57,6 +69,9 @@ def score(
     ),
     base_model: str = typer.Option(None, "--base-model", "--base", help="Base model for rows that do not give one."),
     metrics: list[str] = typer.Option([], "--metrics", help="Metric names or paper columns, comma-separated."),
+    profile: list[str] = typer.Option(
+        [], "--profile", help="Also score a paper profile's columns (e.g. dreamvideo; `jtbench list profiles`)."
+    ),
     data: Path = typer.Option(None, "--data", help="Prepared data (subjects/<id>/00.jpg, motions/<id>/00.mp4)."),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, ..."),
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="At most this many frames per model call."),
@@ -73,10 +88,10 @@ def score(
     weights: list[str] = typer.Option([], "--weights", help="ID=PATH: use this file for weight ID (repeatable)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar with ETA."),
 ) -> None:
-    """Score videos with the paper's ten metrics (or --metrics) into DIR/results.parquet."""
+    """Score videos with the paper's ten metrics (or --metrics), plus any --profile, into DIR/results.parquet."""
     try:
         code = _score(
-            folder, index, out, method, base_model, metrics, data, device, batch_size,
+            folder, index, out, method, base_model, selected_metrics(metrics, profile), data, device, batch_size,
             precision.value, backbones.value, offline, weights, progress, max_memory,
         )  # fmt: skip
     except JtbenchError as exc:
@@ -107,7 +122,7 @@ def _score(
     resolver = WeightResolver(offline=offline, overrides=parse_weight_overrides(weights))
     hub = TimedHub(backbones=backbones, device=device, precision=precision, resolver=resolver)
     scorer = Scorer(
-        parse_metric_names(metrics),
+        metrics,
         hub=hub,
         benchmark=Benchmark.load(data_root=data),
         batch_size=batch_size,

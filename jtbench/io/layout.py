@@ -5,7 +5,8 @@ several seeds. Adapters write their samples with :func:`video_path` so both side
 
 Index rule: a CSV file or a JSON list of objects with the column ``video`` (relative to the
 index file) and ``case_id`` or ``prompt``, optionally ``reference_image``, ``reference_video``,
-``method``, ``seed``, ``base_model``. Parsing (:func:`read_index`, :func:`scan_folder`) only
+``reference_images`` (a folder: every ``.jpg`` in it, for the ``dreamvideo`` profile's CLIP-I /
+DINO-I), ``method``, ``seed``, ``base_model``. Parsing (:func:`read_index`, :func:`scan_folder`) only
 checks the file's *shape*; :func:`resolve_entry` checks each row against the benchmark, so one
 bad row becomes one line in ``errors.csv`` instead of stopping the run.
 """
@@ -30,6 +31,7 @@ INDEX_COLUMNS = (
     "prompt",
     "reference_image",
     "reference_video",
+    "reference_images",
     "method",
     "seed",
     "base_model",
@@ -46,6 +48,7 @@ class VideoEntry:
     prompt: str | None = None
     reference_image: Path | None = None
     reference_video: Path | None = None
+    reference_images: Path | None = None  # a folder of .jpg images (DreamVideo's CLIP-I / DINO-I)
     method: str | None = None
     seed: int | None = None
     base_model: str | None = None
@@ -60,6 +63,7 @@ class ResolvedEntry:
     case: PromptCase | None
     reference_image: Path | None
     reference_video: Path | None
+    reference_images: Path | None = None  # the subject's image folder, when a selected metric needs it
 
     @property
     def video(self) -> Path:
@@ -159,12 +163,13 @@ def _rows(index: Path) -> list[Mapping[str, Any]]:
     raise InputError(f"unknown index format {index.suffix!r}", file=index, fix="use a .csv or .json index")
 
 
-def _ref_path(text: str | None, base: Path, data_root: Path | None) -> Path | None:
-    """A reference path: relative to the index file, else to the prepared data folder."""
+def _ref_path(text: str | None, base: Path, data_root: Path | None, *, folder: bool = False) -> Path | None:
+    """A reference path (a file, or a ``folder``): relative to the index file, else to the prepared data folder."""
     if text is None:
         return None
+    exists = Path.is_dir if folder else Path.is_file
     first = base / text  # an absolute ``text`` stays absolute
-    if not first.is_file() and data_root is not None and (data_root / text).is_file():
+    if not exists(first) and data_root is not None and exists(data_root / text):
         return data_root / text
     return first
 
@@ -199,7 +204,7 @@ def read_index(
         video = _clean(row.get("video"))
         if video is None:
             raise InputError(f"{origin}: no video path", file=index, fix="fill the video column")
-        refs = {k: _clean(row.get(k)) for k in ("reference_image", "reference_video")}
+        refs = {k: _clean(row.get(k)) for k in ("reference_image", "reference_video", "reference_images")}
         entries.append(
             VideoEntry(
                 video=base / video,
@@ -208,6 +213,7 @@ def read_index(
                 prompt=_clean(row.get("prompt")),
                 reference_image=_ref_path(refs["reference_image"], base, data),
                 reference_video=_ref_path(refs["reference_video"], base, data),
+                reference_images=_ref_path(refs["reference_images"], base, data, folder=True),
                 method=_clean(row.get("method")) or method,
                 seed=_seed(row.get("seed"), index, origin),
                 base_model=_clean(row.get("base_model")) or base_model,
@@ -233,6 +239,7 @@ def resolve_entry(
     *,
     need_image: bool = True,
     need_video: bool = True,
+    need_images: bool = False,
 ) -> ResolvedEntry:
     """Settle the prompt and the references of one entry, or raise :class:`InputError` saying why.
 
@@ -243,6 +250,8 @@ def resolve_entry(
       ``00.jpg`` and the motion's ``00.mp4`` (16-frame set; once the video is decoded,
       :func:`fit_reference_to_length` picks the set that fits its length). A reference no
       selected metric needs is not required.
+    - the reference image folder (``need_images``): the row's ``reference_images``, else the
+      folder of its reference image (``subjects/<id>/`` of the prepared data).
     """
     case: PromptCase | None = None
     if entry.case_id is not None:
@@ -264,9 +273,30 @@ def resolve_entry(
             )
         return from_case(case)
 
-    image = settle(entry.reference_image, "reference_image", need_image, lambda c: benchmark.reference_image(c.subject))
+    folder_from_image = need_images and entry.reference_images is None
+    if folder_from_image and case is None and entry.reference_image is None:
+        raise InputError(
+            f"{entry.origin}: a prompt-only row must give its reference_images folder (or a reference_image)",
+            file=entry.video,
+            fix="add a reference_images column naming the subject's image folder, or give the case_id",
+        )
+    image = settle(
+        entry.reference_image, "reference_image", need_image or folder_from_image,
+        lambda c: benchmark.reference_image(c.subject),
+    )  # fmt: skip
     video = settle(entry.reference_video, "reference_video", need_video, lambda c: benchmark.reference_video(c.motion))
-    return ResolvedEntry(entry=entry, prompt=prompt, case=case, reference_image=image, reference_video=video)
+    images = None
+    if need_images:
+        images = entry.reference_images or (image.parent if image is not None else None)
+        if images is not None and not images.is_dir():
+            raise InputError(
+                f"{entry.origin}: reference_images is not a folder",
+                file=images,
+                fix="name the folder holding the subject's .jpg images (relative to the index file or to --data)",
+            )
+    return ResolvedEntry(
+        entry=entry, prompt=prompt, case=case, reference_image=image, reference_video=video, reference_images=images
+    )
 
 
 def fit_reference_to_length(item: ResolvedEntry, frames: int, benchmark: Benchmark) -> ResolvedEntry:

@@ -51,7 +51,9 @@ class MetricSpec:
     needs_prompt: bool = False
     needs_reference_image: bool = False
     needs_reference_video: bool = False
+    needs_reference_images: bool = False  # the subject's whole image folder (DreamVideo's CLIP-I / DINO-I)
     paper: bool = True  # False for corrected/improved variants (never silently the default)
+    profile: str | None = None  # the paper profile (jtbench.metrics.profiles) this column belongs to
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class Sample:
     case_id: str | None = None
     reference_image: Path | None = None
     reference_video: Path | None = None
+    reference_images: Path | None = None  # a folder: every ``.jpg`` in it is a reference
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,11 @@ _BUILTIN = {
     "imaging_quality_shorter": "jtbench.metrics.imaging_quality:ImagingQualityShorter",
     "imaging_quality_shorter_centercrop": "jtbench.metrics.imaging_quality:ImagingQualityShorterCentercrop",
     "imaging_quality_no_resize": "jtbench.metrics.imaging_quality:ImagingQualityNoResize",
+    # the dreamvideo profile (jtbench.metrics.profiles): VGen's metric/cal_metric_DreamVideo.py, 0–1 scale
+    "clip_t_dreamvideo": "jtbench.metrics.dreamvideo:ClipTDreamVideo",
+    "clip_i_dreamvideo": "jtbench.metrics.dreamvideo:ClipIDreamVideo",
+    "dino_i_dreamvideo": "jtbench.metrics.dreamvideo:DinoIDreamVideo",
+    "t_cons_dreamvideo": "jtbench.metrics.dreamvideo:TConsDreamVideo",
 }
 _ALIASES = {
     "clip_t": ("CLIP-T",),
@@ -150,6 +158,10 @@ _ALIASES = {
     "imaging_quality_shorter": ("Img-Q (shorter)",),
     "imaging_quality_shorter_centercrop": ("Img-Q (shorter centercrop)",),
     "imaging_quality_no_resize": ("Img-Q (no resize)",),
+    "clip_t_dreamvideo": ("CLIP-T@DreamVideo",),
+    "clip_i_dreamvideo": ("CLIP-I@DreamVideo",),
+    "dino_i_dreamvideo": ("DINO-I@DreamVideo",),
+    "t_cons_dreamvideo": ("T-Cons@DreamVideo",),
 }
 for _name, _target in _BUILTIN.items():
     METRICS.add(_name, _target, aliases=_ALIASES.get(_name, ()))

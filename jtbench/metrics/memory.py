@@ -100,6 +100,9 @@ COSTS: dict[str, CostModel] = {
     # one frame at the short-side-224 size; attention over (P/256) tokens;
     # 224x224, 224x336, 224x398 measured 35, 42, 49 MiB (bounded above by this)
     "dino_vitb16": CostModel(base=40 * MB, per_pixel=150.0),
+    # DreamVideo's ViT-S/16 sees 224x224 crops only; not measured: ViT-B/16's model bounds it
+    # above (half the width, same tokens)
+    "dino_vits16": CostModel(base=40 * MB, per_pixel=150.0),
     # one 224x224 crop: ViT-B/32 measured 12 MiB (fit_memory_costs.py); ViT-L/14 (Aesth-Q) and
     # PickScore's ViT-H/14 from benchmarks/score_memory.py: one batch of 16 frames grew the process
     # by 0.37 GB and 0.40 GB, decode included (real-size random weights made resident at load, CPU

@@ -114,6 +114,7 @@ class Scorer:
         self.backbones_label = BACKBONE_LABELS[hub.mode]
         self._need_image = any(m.spec.needs_reference_image for m in self.metrics)
         self._need_video = any(m.spec.needs_reference_video for m in self.metrics)
+        self._need_images = any(m.spec.needs_reference_images for m in self.metrics)
         self._digests: dict[frozenset, tuple[dict[str, str], str]] = {}
         self.references = ReferenceLedger(self.benchmark.data_root)  # what each row was scored against
 
@@ -310,7 +311,10 @@ class Scorer:
         """Resolve, hash and (when a metric is pending) decode one entry; runs on the prefetch thread."""
         timings: dict[str, float] = {}
         try:
-            item = resolve_entry(entry, self.benchmark, need_image=self._need_image, need_video=self._need_video)
+            item = resolve_entry(
+                entry, self.benchmark, need_image=self._need_image, need_video=self._need_video,
+                need_images=self._need_images,
+            )  # fmt: skip
             if not item.video.is_file():
                 raise VideoError("video file does not exist", file=item.video, fix="check the path")
             start = time.perf_counter()
@@ -356,6 +360,7 @@ class Scorer:
             case_id=item.case.case_id if item.case else None,
             reference_image=item.reference_image,
             reference_video=item.reference_video,
+            reference_images=item.reference_images,
         )
         scored = self.score_sample(sample, pending, report)
         row = self._row(item, method, pending, scored, old)
@@ -380,6 +385,7 @@ class Scorer:
             weights=digests,
             extra={
                 "metrics": {m.spec.name: m.spec.version for m in self.metrics},
+                "profiles": sorted({m.spec.profile for m in self.metrics if m.spec.profile}),
                 "batch_size": self.ctx.batch_size,
                 "precision": self.hub.precision,
                 "hub": self.hub.describe(),

@@ -51,6 +51,7 @@ for _name, _target in {
     "laion_aesthetic_linear": "jtbench.models.clip:LaionAestheticLinear",
     "pickscore": "jtbench.models.pickscore:PickScoreV1",
     "dino_vitb16": "jtbench.models.dino:DinoViTB16",
+    "dino_vits16": "jtbench.models.dino:DinoViTS16",
     "musiq_spaq": "jtbench.models.musiq:MusiqSpaq",
     "amt_s": "jtbench.models.amt:AmtS",
     "raft_large": "jtbench.models.raft:RaftLarge",

@@ -1,4 +1,4 @@
-"""DINO ViT-B/16, the Subj-Con backbone: timm's ViT with DINO's own position-embedding resampling.
+"""DINO ViT-B/16 (Subj-Con) and ViT-S/16 (DreamVideo's DINO-I): timm's ViT, DINO's position resampling.
 
 VBench loads ``facebookresearch/dino:main`` ``dino_vitb16`` through torch.hub. timm builds the same
 architecture with the same state-dict keys, but two details differ from DINO's
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -44,11 +44,27 @@ DINO_VITB16_WEIGHTS = register_weights(
     )
 )
 
+DINO_VITS16_WEIGHTS = register_weights(
+    WeightSpec(
+        id="dino-vits16",
+        filename="dino_deitsmall16_pretrain.pth",
+        # the address facebookresearch/dino's hubconf.py gives for dino_vits16
+        urls=("https://dl.fbaipublicfiles.com/dino/dino_deitsmall16_pretrain/dino_deitsmall16_pretrain.pth",),
+        torch_hub="facebookresearch/dino:main",
+        sha256=None,  # not published; locked on first download (weights/lock.py)
+        licence="Apache-2.0",
+        used_by=("dino_i_dreamvideo",),
+        # torch.hub leaves it in $TORCH_HOME/hub/checkpoints/ under this name (a resolver candidate)
+    )
+)
+
 #: DINO's ViTs all use 64-dimensional attention heads (tiny 192/3, small 384/6, base 768/12);
 #: the head count is the one hyper-parameter a state dict does not reveal.
 HEAD_DIM = 64
 #: The tiny stand-in: same family and file layout, 128-d, 2 heads, 2 blocks, 224px/16 grid.
 TINY_CONFIG = {"embed_dim": 128, "depth": 2, "num_heads": 2, "patch_size": 16, "img_size": 224, "mlp_ratio": 4.0}
+#: ViT-S/16's stand-in: ``vit_small``'s width and heads (384 = 6 x 64) with 2 blocks instead of 12.
+TINY_VITS16_CONFIG = {"embed_dim": 384, "depth": 2, "num_heads": 6, "patch_size": 16, "img_size": 224, "mlp_ratio": 4.0}
 
 
 def dino_interpolate_pos_embed(pos_embed: torch.Tensor, height: int, width: int, patch_size: int) -> torch.Tensor:
@@ -154,26 +170,50 @@ def randomise_(module: torch.nn.Module, seed: int) -> None:
                 param.copy_(base + 0.1 * torch.randn(param.shape, generator=gen))
 
 
-@BACKBONES.register("dino_vitb16")
-class DinoViTB16(Backbone):
-    """DINO ViT-B/16 (``dino_vitbase16_pretrain.pth``), returning CLS features after the final norm."""
+class _DinoBackbone(Backbone):
+    """One DINO ViT release file (a plain state dict); subclasses name the file and the tiny stand-in."""
 
-    name = "dino_vitb16"
-    weights = (DINO_VITB16_WEIGHTS,)
+    weight: ClassVar[WeightSpec]
+    tiny_config: ClassVar[dict[str, Any]]
 
     def load(self, files: dict[str, Path], device: torch.device, dtype: torch.dtype) -> DinoVisionTransformer:
-        path = Path(files[DINO_VITB16_WEIGHTS.id])
-        state = read_state_dict(path, fix="re-download dino_vitbase16_pretrain.pth, the plain state dict DINO ships")
+        path = Path(files[self.weight.id])
+        fix = f"re-download {self.weight.filename}, the plain state dict DINO ships"
+        state = read_state_dict(path, fix=fix)
         config = config_from_state_dict(state, path)
         with torch.device("meta"):
             model = build_dino_vit(**config)
-        load_strict(model, state, path=path, network=f"a DINO ViT {config}", assign=True,
-                    fix="pass the backbone file dino_vitbase16_pretrain.pth from the DINO release")
+        load_strict(model, state, path=path, network=f"a DINO ViT {config}", assign=True, fix=fix)
         return model.to(device=device, dtype=dtype).eval().requires_grad_(False)
 
     def build_tiny(self, out_dir: Path, seed: int) -> dict[str, Path]:
-        model = build_dino_vit(**TINY_CONFIG)
+        model = build_dino_vit(**self.tiny_config)
         randomise_(model, seed)
-        path = Path(out_dir) / DINO_VITB16_WEIGHTS.filename
+        path = Path(out_dir) / self.weight.filename
         torch.save(model.state_dict(), path)
-        return {DINO_VITB16_WEIGHTS.id: path}
+        return {self.weight.id: path}
+
+
+@BACKBONES.register("dino_vitb16")
+class DinoViTB16(_DinoBackbone):
+    """DINO ViT-B/16 (``dino_vitbase16_pretrain.pth``), returning CLS features after the final norm."""
+
+    name = "dino_vitb16"
+    weight = DINO_VITB16_WEIGHTS
+    weights = (DINO_VITB16_WEIGHTS,)
+    tiny_config = TINY_CONFIG
+
+
+@BACKBONES.register("dino_vits16")
+class DinoViTS16(_DinoBackbone):
+    """DINO ViT-S/16 (``vit_small``, ``dino_deitsmall16_pretrain.pth``): DreamVideo's DINO-I backbone.
+
+    Same loader as ViT-B/16: the architecture is read from the state dict (384-d, 12 blocks,
+    6 heads of 64), so a ``vit_small`` state dict loads with no extra configuration. DreamVideo
+    feeds it 224x224 crops only, so DINO's position resampling never runs for it.
+    """
+
+    name = "dino_vits16"
+    weight = DINO_VITS16_WEIGHTS
+    weights = (DINO_VITS16_WEIGHTS,)
+    tiny_config = TINY_VITS16_CONFIG

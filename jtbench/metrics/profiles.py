@@ -1,0 +1,72 @@
+"""Paper profiles: the numbers other customization papers report, as named extra metrics beside the ten.
+
+A profile is one registry entry naming metrics of :data:`~jtbench.metrics.base.METRICS` (so its
+columns can also be picked one by one with ``--metrics``). They are scored in the same pass as
+the ten (one decode, one model load), land in their own ``results.parquet`` columns and never
+enter ARS/NAS/AAS or the paper's tables: ``jtbench report --profile NAME`` shows them apart.
+Third parties add profiles through the ``jtbench.profiles`` entry-point group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from jtbench.metrics.base import METRICS
+from jtbench.registry import Registry
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Metrics computed exactly as another paper's script computes them."""
+
+    name: str  # the --profile name
+    title: str
+    metrics: tuple[str, ...]  # METRICS names, in the paper's column order
+    source: str  # the script reproduced (repository, path)
+    scale: str  # the scale its values are on ("0–1")
+    notes: tuple[str, ...] = ()  # what a reader of its table must know
+
+    @property
+    def columns(self) -> list[str]:
+        """The result columns, in order (e.g. ``CLIP-T@DreamVideo``)."""
+        return [METRICS.get(name).spec.column for name in self.metrics]
+
+
+PROFILES: Registry[Profile] = Registry("profile", "jtbench.profiles")
+
+DREAMVIDEO = Profile(
+    name="dreamvideo",
+    title="DreamVideo's metrics (VGen metric/cal_metric_DreamVideo.py)",
+    metrics=("clip_t_dreamvideo", "clip_i_dreamvideo", "dino_i_dreamvideo", "t_cons_dreamvideo"),
+    source="ali-vilab/VGen metric/cal_metric_DreamVideo.py (openai-clip ViT-B/32, DINO ViT-S/16)",
+    scale="0–1",
+    notes=(
+        "Every decoded frame, CLIP ViT-B/32 and DINO ViT-S/16 features L2-normalised per frame and averaged "
+        "over frames without re-normalising; CLIP-I and DINO-I average over every .jpg of the subject's folder.",
+        "On CUDA CLIP runs in fp16 as clip.load(device='cuda') does; on CPU in fp32 (the rows' dtype says which).",
+    ),
+)
+PROFILES.add(DREAMVIDEO.name, DREAMVIDEO)
+
+
+def get_profile(name: str) -> Profile:
+    """The profile ``name``; an unknown name fails with the close matches."""
+    return PROFILES.get(name)
+
+
+def profile_metrics(names: Iterable[str]) -> list[str]:
+    """The METRICS names of the given profiles, in order, without repeats."""
+    out: list[str] = []
+    for name in names:
+        out += [m for m in get_profile(name).metrics if m not in out]
+    return out
+
+
+def profile_of_column(column: str) -> Profile | None:
+    """The profile a result column belongs to, or None for the ten and their variants."""
+    for name in PROFILES.names():
+        profile = PROFILES.get(name)
+        if column in profile.columns:
+            return profile
+    return None
