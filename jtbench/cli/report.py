@@ -28,6 +28,7 @@ class TableKind(str, Enum):
     per_category = "per-category"
     per_video = "per-video"
     paired = "paired"
+    profile = "profile"
 
 
 def report(
@@ -36,11 +37,14 @@ def report(
         "",
         "--reference",
         "-r",
-        help="Paper rows: paper-zeroscope (Table 1), paper-modelscope (A3), paper-ablation (3).",
+        help="Paper rows: paper-zeroscope (Table 1), paper-modelscope (A3), paper-ablation (3), customttt-supp.",
+    ),
+    profile: str = typer.Option(
+        None, "--profile", help="A table of one paper profile's columns (e.g. dreamvideo; `jtbench list profiles`)."
     ),
     fmt: ReportFormat = typer.Option(ReportFormat.md, "--format", "-f", help="md, latex, csv or html."),
     table: TableKind = typer.Option(
-        TableKind.main, "--table", "-t", help="main, ablation, per-category, per-video, paired."
+        TableKind.main, "--table", "-t", help="main, ablation, per-category, per-video, paired, profile."
     ),
     out: Path = typer.Option(None, "--out", "-o", help="File for md/latex/csv (stdout when absent); folder for html."),
     base: str = typer.Option(None, "--base", help="Keep only result rows of this base model (zeroscope, modelscope)."),
@@ -75,7 +79,10 @@ def report(
         breakdowns=parse_breakdowns(by),
         allow_mixed=allow_mixed,
         title=title,
+        profile=profile,
     )
+    if profile is not None:
+        table = TableKind.profile
     method_list = [m.strip() for m in methods.split(",")] if methods else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

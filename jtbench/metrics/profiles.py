@@ -23,14 +23,16 @@ class Profile:
     name: str  # the --profile name
     title: str
     metrics: tuple[str, ...]  # METRICS names, in the paper's column order
+    columns: tuple[str, ...]  # their result columns (declared, so reading a profile imports no model code)
     source: str  # the script reproduced (repository, path)
     scale: str  # the scale its values are on ("0–1")
     notes: tuple[str, ...] = ()  # what a reader of its table must know
 
-    @property
-    def columns(self) -> list[str]:
-        """The result columns, in order (e.g. ``CLIP-T@DreamVideo``)."""
-        return [METRICS.get(name).spec.column for name in self.metrics]
+    def check(self) -> None:
+        """Each declared column is its metric's ``spec.column`` (imports the metric modules)."""
+        actual = tuple(METRICS.get(name).spec.column for name in self.metrics)
+        if actual != self.columns:
+            raise ValueError(f"profile {self.name}: columns {self.columns} but its metrics write {actual}")
 
 
 PROFILES: Registry[Profile] = Registry("profile", "jtbench.profiles")
@@ -39,6 +41,7 @@ DREAMVIDEO = Profile(
     name="dreamvideo",
     title="DreamVideo's metrics (VGen metric/cal_metric_DreamVideo.py)",
     metrics=("clip_t_dreamvideo", "clip_i_dreamvideo", "dino_i_dreamvideo", "t_cons_dreamvideo"),
+    columns=("CLIP-T@DreamVideo", "CLIP-I@DreamVideo", "DINO-I@DreamVideo", "T-Cons@DreamVideo"),
     source="ali-vilab/VGen metric/cal_metric_DreamVideo.py (openai-clip ViT-B/32, DINO ViT-S/16)",
     scale="0–1",
     notes=(

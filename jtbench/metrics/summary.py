@@ -14,6 +14,7 @@ import pandas as pd
 
 from jtbench.benchmark.prepared import rows_reference_set
 from jtbench.io.tables import metric_columns
+from jtbench.metrics.profiles import profile_of_column
 
 GROUP_KEYS = ("method", "base_model", "backbones")
 
@@ -33,9 +34,11 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
 
     NaN values are left out of a mean and counted in ``missing`` ("Mot-Fid: 2"), so a gap in
     the data is visible next to the number it affects. Columns no video was scored on (never
-    selected, so no value and no error line) are left out.
+    selected, so no value and no error line) are left out. Paper-profile columns
+    (``CLIP-T@DreamVideo`` …) come after the ten and their variants, on their profile's scale.
     """
     columns = [c for c in metric_columns(df) if df[c].notna().any() or _mentioned(df, c)]
+    columns.sort(key=lambda c: profile_of_column(c) is not None)  # paper profiles' columns last, apart
     keys = list(GROUP_KEYS)
     rows = []
     for group, part in df.groupby(keys, dropna=False, sort=True):

@@ -27,6 +27,7 @@ from jtbench.report.aggregate import (
     paired_wilcoxon,
 )
 from jtbench.report.composites import COMPOSITES, add_composites
+from jtbench.report.external import own_columns_table, profile_table
 from jtbench.report.inputs import LABEL, ReportInputs
 from jtbench.report.model import ReportTable, default_directions
 
@@ -43,6 +44,7 @@ class ReportOptions:
     breakdowns: tuple[str, ...] = CATEGORY_DIMENSIONS
     allow_mixed: bool = False
     title: str | None = None
+    profile: str | None = None  # --table profile: which paper profile's columns
 
 
 Builder = Callable[[ReportInputs, ReportOptions], ReportTable]
@@ -75,30 +77,6 @@ def _reference_rows(inputs: ReportInputs) -> tuple[pd.DataFrame, list[str]]:
     return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), notes
 
 
-def _own_columns_table(inputs: ReportInputs, options: ReportOptions, kind: str) -> ReportTable:
-    """A reference table with its own columns (Table 2, CustomTTT): shown as printed, no composites."""
-    if inputs.has_results or len(inputs.references) != 1:
-        names = ", ".join(r.name for r in inputs.references if not r.has_paper_columns)
-        raise InputError(
-            f"reference {names} has its own columns, not the ten metrics, so it cannot share a table",
-            fix=f"report it alone: jtbench report --reference {names.split(', ')[0]}",
-        )
-    ref = inputs.references[0]
-    columns = ref.metric_columns
-    numeric = [c for c in columns if pd.api.types.is_float_dtype(ref.rows[c])]
-    return ReportTable(
-        title=options.title or ref.title,
-        frame=ref.rows.copy(),
-        labels=["method"],
-        values=columns,
-        marked=numeric,
-        decimals=dict.fromkeys(numeric, ref.decimals),
-        directions=default_directions(columns),
-        notes=[f"Reference rows: {ref.title}, as printed ({ref.file.name}); no composites (not the ten metrics)."],
-        key=kind,
-    )
-
-
 TINY_MARK = "tiny random backbones: NOT the paper's metrics"
 
 
@@ -112,7 +90,7 @@ def _tiny_labels(inputs: ReportInputs) -> list[str]:
 
 def _main(inputs: ReportInputs, options: ReportOptions, kind: str = "main") -> ReportTable:
     if any(not r.has_paper_columns for r in inputs.references):
-        return _own_columns_table(inputs, options, kind)
+        return _with_tiny_note(own_columns_table(inputs, options.title, kind), inputs)
     ref_rows, notes = _reference_rows(inputs)
     parts = [ref_rows] if len(ref_rows) else []
     ci = None
@@ -150,6 +128,22 @@ def _main(inputs: ReportInputs, options: ReportOptions, kind: str = "main") -> R
         notes=[COMPOSITE_NOTE, *notes],
         key="-".join([kind, *([] if inputs.has_results else [r.name for r in inputs.references])]),
     )
+
+
+def _with_tiny_note(table: ReportTable, inputs: ReportInputs) -> ReportTable:
+    """Mark a table holding rows scored with tiny random backbones (title and a note)."""
+    tiny = _tiny_labels(inputs)
+    if tiny:
+        table.notes.append(f"{', '.join(tiny)}: scored with tiny random backbones (--backbones tiny), NOT real models.")
+        table.title += "" if TINY_MARK in table.title else f" ({TINY_MARK})"
+    return table
+
+
+def _profile(inputs: ReportInputs, options: ReportOptions) -> ReportTable:
+    """One paper profile's columns (``jtbench report --profile NAME``), apart from the ten."""
+    if options.profile is None:
+        raise InputError("--table profile needs a profile name", fix="pass --profile NAME (`jtbench list profiles`)")
+    return _with_tiny_note(profile_table(inputs, options.profile, options.title), inputs)
 
 
 def _ablation(inputs: ReportInputs, options: ReportOptions) -> ReportTable:
@@ -279,6 +273,7 @@ for _name, _builder in {
     "per-category": _per_category,
     "per-video": _per_video,
     "paired": _paired,
+    "profile": _profile,
 }.items():
     TABLES.add(_name, _builder)
 

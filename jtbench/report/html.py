@@ -1,7 +1,8 @@
 """A static, self-contained HTML report: one folder with ``index.html``, ``assets/`` and ``media/``.
 
-Contents: the main table (best bold, second underlined, CIs when asked), the per-category
-tables, the radar and per-category bar charts, and a video grid (rows = combinations,
+Contents: the main table (best bold, second underlined, CIs when asked), one table per paper
+profile the results carry (``dreamvideo``: its own section, never in the composites), the
+per-category tables, the radar and per-category bar charts, and a video grid (rows = combinations,
 columns = methods, one tab per background) of previews made from the scored videos. Tabs are
 pure CSS (radio buttons), so the page needs no script and works from ``file://``.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +19,7 @@ import pandas as pd
 from jtbench.benchmark import Benchmark
 from jtbench.report.api import write_text
 from jtbench.report.build import ReportOptions, build_table
+from jtbench.report.external import result_profiles
 from jtbench.report.inputs import LABEL, SOURCE, ReportInputs
 from jtbench.report.model import Mark, ReportTable
 from jtbench.report.plots import write_figures
@@ -146,6 +149,8 @@ def write_html_report(
     sections.append(table_html(main))
     if main.ci is not None:
         sections.append(table_html(main.ci_table()))
+    for name in result_profiles(inputs):  # paper profiles: their own section, apart from the ten
+        sections.append(table_html(build_table("profile", inputs, replace(options, profile=name))))
     per_category = build_table("per-category", inputs, options) if inputs.has_results else None
     figures = write_figures(main, per_category, out / "assets" / "figures")
     if "radar" in figures:

@@ -7,7 +7,7 @@ values: reports recompute composites from the values, and tests compare against 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +33,9 @@ class ReferenceTable:
     rows: pd.DataFrame  # method + metric columns (as printed, floats where numeric)
     printed: pd.DataFrame | None  # method + ARS/NAS/AAS as printed, where the paper prints them
     decimals: int  # digits the paper prints for its metric values
+    #: how result rows fill this table's columns: column → (result column, factor); empty = they cannot
+    result_columns: dict[str, tuple[str, float]] = field(default_factory=dict)
+    mapping_note: str | None = None  # what that mapping rests on (shown under the table)
 
     @property
     def metric_columns(self) -> list[str]:
@@ -69,6 +72,24 @@ def _index(path: Path) -> tuple[Registry[dict], tuple[str, ...]]:
 def reference_names(root: Path | None = None) -> list[str]:
     """Every --reference name, in index order."""
     return list(_index(_index_path(root))[1])
+
+
+def _result_columns(entry: dict, name: str, path: Path) -> dict[str, tuple[str, float]]:
+    """``result_columns`` of an index entry: ``{column: RESULT_COLUMN}`` or ``{column: {column: C, scale: F}}``."""
+    mapping = entry.get("result_columns") or {}
+    out = {}
+    for target, source in mapping.items():
+        if isinstance(source, str):
+            out[str(target)] = (source, 1.0)
+        elif isinstance(source, dict) and isinstance(source.get("column"), str):
+            out[str(target)] = (source["column"], float(source.get("scale", 1.0)))
+        else:
+            raise ManifestError(
+                f"tables.{name}.result_columns.{target}: expected a result column name or {{column, scale}}",
+                file=path,
+                fix="e.g. Motion Fidelity: {column: Mot-Fid, scale: 0.01}",
+            )
+    return out
 
 
 def _decimals(text: pd.Series) -> int:
@@ -120,6 +141,8 @@ def load_reference(name: str, root: Path | None = None) -> ReferenceTable:
         rows=rows[metric_cols].reset_index(drop=True),
         printed=printed,
         decimals=decimals,
+        result_columns=_result_columns(entry, name, path),
+        mapping_note=entry.get("mapping_note"),
     )
 
 

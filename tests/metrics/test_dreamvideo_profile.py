@@ -195,7 +195,8 @@ def test_vits16_weights_come_from_hubconfs_address_and_torch_hubs_cache(tmp_path
 
 def test_the_profile_is_a_registry_entry_outside_the_ten():
     profile = get_profile("dreamvideo")
-    assert "dreamvideo" in PROFILES and profile.columns == list(COLUMNS)
+    assert "dreamvideo" in PROFILES and profile.columns == COLUMNS
+    profile.check()  # the declared columns are the metrics' own
     assert profile_metrics(["dreamvideo", "dreamvideo"]) == list(profile.metrics)
     for name in profile.metrics:
         spec = create_metric(name).spec
