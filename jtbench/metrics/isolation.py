@@ -9,6 +9,9 @@ If the child dies too, the video gets an ``errors.csv`` line naming the likely c
 memory it needs, the marker stays (the next run isolates it again), and scoring goes on. Rows
 already written are never touched: the child upserts only its own row.
 
+Dependencies run one way: the engine (:mod:`jtbench.metrics.scorer`) imports this module, this
+module imports no engine code; the child rebuilds the scorer from its class and ``recipe()``.
+
 ``JTBENCH_FAULT_KILL_VIDEO=<part of a path>`` makes the process scoring that video kill itself
 (SIGKILL) — fault injection for tests, the way to check this path without exhausting memory.
 """
@@ -24,13 +27,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from jtbench.io.layout import VideoEntry
+from jtbench.io.tables import rows_by_key
 from jtbench.metrics.memory import GB, format_bytes
-
-if TYPE_CHECKING:
-    from jtbench.metrics.scorer import Scorer, ScoreReport
+from jtbench.metrics.outcome import ScoreReport, Unscorable
 
 MARKER_DIR = ".in_flight"
 KILL_ENV = "JTBENCH_FAULT_KILL_VIDEO"
@@ -71,12 +73,22 @@ class CrashGuard:
             marker.unlink(missing_ok=True)
 
 
-def _child(recipe: dict[str, Any], entry: VideoEntry, results: str, conn: Any) -> None:
-    """In the spawned process: rebuild the scorer, score the one video, send the report back."""
-    from jtbench.io.tables import rows_by_key
-    from jtbench.metrics.scorer import Scorer, ScoreReport
+class Isolatable(Protocol):
+    """What isolation needs of a scorer (the engine depends on this module, never the reverse)."""
 
-    scorer = Scorer(**recipe)
+    def recipe(self) -> dict[str, Any]:
+        """Constructor arguments for the same scorer in another process."""
+
+    def memory_need(self, entry: VideoEntry) -> int:
+        """Rough bytes one video needs (for the error of a video that kills its process)."""
+
+    def score_one(self, entry: VideoEntry, existing: dict, results: Path, report: ScoreReport) -> None:
+        """Prepare and score one entry, upserting its row into ``results``."""
+
+
+def _child(factory: Any, recipe: dict[str, Any], entry: VideoEntry, results: str, conn: Any) -> None:
+    """In the spawned process: rebuild the scorer (``factory(**recipe)``), score the one video, report back."""
+    scorer = factory(**recipe)
     path = Path(results)
     existing = rows_by_key(path)
     report = ScoreReport()
@@ -103,15 +115,16 @@ def _rss_of(pid: int) -> int:
 
 
 def score_isolated(
-    scorer: Scorer, entry: VideoEntry, existing: dict, results: Path, report: ScoreReport, guard: CrashGuard
+    scorer: Isolatable, entry: VideoEntry, existing: dict, results: Path, report: ScoreReport, guard: CrashGuard
 ) -> bool:
-    """Score ``entry`` in a spawned child; True when it finished (its row, if any, is in ``results``)."""
-    from jtbench.io.tables import rows_by_key
-    from jtbench.metrics.scorer import Unscorable
+    """Score ``entry`` in a spawned child; True when it finished (its row, if any, is in ``results``).
 
+    The child rebuilds ``type(scorer)`` from ``scorer.recipe()`` (the class travels by reference).
+    """
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(scorer.recipe(), entry, str(results), send), daemon=True)
+    args = (type(scorer), scorer.recipe(), entry, str(results), send)
+    child = context.Process(target=_child, args=args, daemon=True)
     child.start()
     send.close()
     peak, outcome = 0, None

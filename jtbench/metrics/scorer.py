@@ -43,14 +43,14 @@ import pandas as pd
 
 from jtbench import __version__
 from jtbench.benchmark.combinations import Benchmark
-from jtbench.benchmark.prepared import ReferenceLedger, rows_reference_set
+from jtbench.benchmark.prepared import ReferenceLedger
 from jtbench.errors import JtbenchError, VideoError
 from jtbench.io.layout import ResolvedEntry, VideoEntry, fit_reference_to_length, resolve_entry
-from jtbench.io.tables import metric_columns, read_results, rows_by_key, upsert_results
+from jtbench.io.tables import metric_columns, rows_by_key, upsert_results
 from jtbench.io.video import VideoClip, count_frames, file_sha256, read_video
 from jtbench.metrics.base import Metric, Sample, ScoringContext, resolve_metrics
 from jtbench.metrics.isolation import CrashGuard, estimate_need, inject_fault, score_isolated
-from jtbench.metrics.memory import MB, PeakMeter, default_max_memory
+from jtbench.metrics.memory import PeakMeter, default_max_memory
 from jtbench.metrics.outcome import (
     ERRORS_FILE,
     PROVENANCE_FILE,
@@ -61,16 +61,18 @@ from jtbench.metrics.outcome import (
     error_line,
     is_finite,
     line_column,
-    write_errors_csv,
 )
 from jtbench.metrics.prefetch import depth_for, pin_for, prefetched
+from jtbench.metrics.run_record import RunRecord
 from jtbench.metrics.summary import summarise
 from jtbench.models.base import ModelHub, TimedHub
-from jtbench.provenance import combined_digest, environment_stamp, utc_now, weights_digests
+from jtbench.provenance import utc_now
 
 TINY_LABEL = "tiny (random weights; NOT the paper's numbers)"
 BACKBONE_LABELS = {"paper": "paper", "tiny": TINY_LABEL}
 DEFAULT_METHOD = "external"
+
+
 @dataclass(frozen=True)
 class _Ready:
     """One entry resolved, hashed and decoded ahead of scoring (``clip`` None: nothing was pending)."""
@@ -115,36 +117,15 @@ class Scorer:
         self._need_image = any(m.spec.needs_reference_image for m in self.metrics)
         self._need_video = any(m.spec.needs_reference_video for m in self.metrics)
         self._need_images = any(m.spec.needs_reference_images for m in self.metrics)
-        self._digests: dict[frozenset, tuple[dict[str, str], str]] = {}
+        self.record = RunRecord(hub, self.metrics)  # weights, dtypes and the run's files
         self.references = ReferenceLedger(self.benchmark.data_root)  # what each row was scored against
 
-    # -- provenance -----------------------------------------------------------------------
-    def loaded_files(self) -> dict[str, dict[str, Path]]:
-        """Weight files of the backbones loaded so far, by backbone name."""
-        files = self.hub.describe()["files"]
-        return {name: {wid: Path(p) for wid, p in per.items()} for name, per in files.items()}
-
+    # -- provenance (jtbench.metrics.run_record) -------------------------------------------
     def weights_digest(self) -> tuple[dict[str, str], str]:
-        """Per-weight SHA-256 of the loaded backbones, and one short digest over them."""
-        files = self.loaded_files()
-        key = frozenset((n, w, str(p)) for n, per in files.items() for w, p in per.items())
-        if key not in self._digests:
-            digests = weights_digests(files)
-            self._digests[key] = (digests, combined_digest(digests) if digests else "")
-        return self._digests[key]
+        return self.record.weights_digest()
 
     def dtype_label(self) -> str:
-        """``<precision>:<dtype>``, or ``<precision>:<backbone>=<dtype>,…`` when the loaded ones differ."""
-        names = sorted(self.loaded_files()) or sorted({b for m in self.metrics for b in m.spec.backbones})
-        dtypes = {}
-        for name in names:
-            try:
-                dtypes[name] = str(self.hub.dtype_for(name)).removeprefix("torch.")
-            except Exception:  # an unregistered backbone: say so rather than guess
-                dtypes[name] = "unknown"
-        if len(set(dtypes.values())) <= 1:
-            return f"{self.hub.precision}:{next(iter(dtypes.values()), 'float32')}"
-        return f"{self.hub.precision}:" + ",".join(f"{k}={v}" for k, v in dtypes.items())
+        return self.record.dtype_label()
 
     def _load_time(self) -> float:
         return sum(getattr(self.hub, "load_seconds", {}).values())
@@ -370,37 +351,10 @@ class Scorer:
         report.scored += 1
 
     def _finish(self, out: Path, report: ScoreReport) -> None:
-        write_errors_csv(out / ERRORS_FILE, report.unscorable)
-        table = read_results(out / RESULTS_FILE) if (out / RESULTS_FILE).is_file() else None
-        if table is not None:
-            summarise(table).to_csv(out / SUMMARY_FILE, index=False)
-        for name, seconds in getattr(self.hub, "load_seconds", {}).items():
-            report.timings[f"load:{name}"] = seconds
-        digests, _ = self.weights_digest()
-        stamp = environment_stamp(
-            device=str(self.hub.device),
-            dtypes={"label": self.dtype_label()},
-            backbones=self.backbones_label,
-            manifest_digest=self.benchmark.manifest.digest,
-            weights=digests,
-            extra={
-                "metrics": {m.spec.name: m.spec.version for m in self.metrics},
-                "profiles": sorted({m.spec.profile for m in self.metrics if m.spec.profile}),
-                "batch_size": self.ctx.batch_size,
-                "precision": self.hub.precision,
-                "hub": self.hub.describe(),
-                "run": {"scored": report.scored, "skipped": report.skipped, "unscorable": len(report.unscorable)},
-                "timings_s": {k: round(v, 3) for k, v in report.timings.items()},
-                "reference_set": rows_reference_set(table.get("reference_set", [])) if table is not None else None,
-                "references": self.references.describe(),
-                "max_memory": self.ctx.memory.max_bytes,
-                "peak_memory_mb": {k: round(v / MB, 1) for k, v in self.peaks.peaks.items()},
-                "peak_memory_kind": "CUDA max allocated growth" if self.hub.device.type == "cuda" else "RSS growth",
-                "memory_events": self.ctx.memory.events,
-                "metric_details": {k: dict(v) for k, v in self.details.items()},
-            },
-        )
-        (out / PROVENANCE_FILE).write_text(json.dumps(stamp, indent=1, default=str))
+        self.record.write(
+            out, report, benchmark=self.benchmark, backbones_label=self.backbones_label, ctx=self.ctx,
+            peaks=self.peaks, details=self.details, references=self.references,
+        )  # fmt: skip
 
 
 __all__ = [
