@@ -164,13 +164,28 @@ class ReferenceLedger:
         self.used[record.path] = record
         return record
 
-    def changed(self, old: dict[str, Any], image: Path | None, video: Path | None) -> set[str]:
-        """The reference columns whose file is no longer the one the old row was scored against
-        (e.g. the folder was prepared again from the release); a row that records none is kept."""
+    def lookup_folder(self, folder: Path) -> ReferenceRecord:
+        """Path, one digest over the ``.jpg`` files (name and SHA-256 each) and label of an image folder."""
+        folder = Path(folder).resolve()
+        files = _jpgs(folder)
+        records = [self.lookup(p) for p in files]
+        digest = file_digest_of({p.name: r.sha256 for p, r in zip(files, records, strict=True)})
+        inside = self.root is not None and folder.is_relative_to(self.root)
+        shown = folder.relative_to(self.root).as_posix() if inside else str(folder)
+        return ReferenceRecord(shown, digest, join_labels(r.label for r in records) or UNVERIFIED_LABEL)
+
+    def changed(
+        self, old: dict[str, Any], image: Path | None, video: Path | None, images: Path | None = None
+    ) -> set[str]:
+        """The reference columns whose file (or image folder) is no longer the one the old row was
+        scored against (e.g. the folder was prepared again from the release); a row that records none is kept."""
         out = set()
-        for kind, path in (("reference_image", image), ("reference_video", video)):
+        for kind, path in (("reference_image", image), ("reference_video", video), ("reference_images", images)):
             recorded = old.get(f"{kind}_sha256")
-            if path is not None and isinstance(recorded, str) and recorded and self.lookup(path).sha256 != recorded:
+            if path is None or not (isinstance(recorded, str) and recorded):
+                continue
+            now = self.lookup_folder(path) if kind == "reference_images" else self.lookup(path)
+            if now.sha256 != recorded:
                 out.add(kind)
         return out
 
@@ -182,12 +197,23 @@ class ReferenceLedger:
         source = file_source(self.lock, rel) if self.lock.get("files", {}).get(rel) == digest else None
         return ReferenceRecord(rel, digest, reference_set_of(source) if source else UNVERIFIED_LABEL)
 
-    def columns(self, image: Path | None, video: Path | None, old: dict[str, Any] | None = None) -> dict[str, Any]:
+    def columns(
+        self, image: Path | None, video: Path | None, old: dict[str, Any] | None = None, images: Path | None = None
+    ) -> dict[str, Any]:
         """The row's reference columns (``tables.REFERENCE_COLUMNS``); a reference this run did not
         use keeps the old row's values."""
         old = old or {}
         row: dict[str, Any] = {}
         labels: list[str | None] = []
+        if images is not None:
+            folder = self.lookup_folder(images)
+            for path in _jpgs(Path(images)):
+                self.record(path)
+            row["reference_images"], row["reference_images_sha256"] = folder.path, folder.sha256
+            labels.append(folder.label)
+        else:
+            row["reference_images"] = _text(old.get("reference_images"))
+            row["reference_images_sha256"] = _text(old.get("reference_images_sha256"))
         for kind, path in (("reference_image", image), ("reference_video", video)):
             if path is not None:
                 record = self.record(path)
@@ -215,6 +241,19 @@ class ReferenceLedger:
             "used_reference_set": join_labels(r.label for r in self.used.values()),
             "files": {p: {"sha256": r.sha256, "reference_set": r.label} for p, r in sorted(self.used.items())},
         }
+
+
+def _jpgs(folder: Path) -> list[Path]:
+    """The ``.jpg`` files of an image folder, as DreamVideo's script selects them (``endswith('.jpg')``)."""
+    return sorted(p for p in folder.iterdir() if p.name.endswith(".jpg")) if folder.is_dir() else []
+
+
+def file_digest_of(named: dict[str, str]) -> str:
+    """One SHA-256 over ``name\0sha256`` lines, sorted by name (a folder's identity)."""
+    import hashlib
+
+    text = "".join(f"{name}\0{sha}\n" for name, sha in sorted(named.items()))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _text(value: Any) -> str | None:

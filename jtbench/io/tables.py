@@ -3,7 +3,8 @@
 Row key: (method, video_sha256). Writing a video again replaces its row. Every write goes to
 a temporary file that is renamed over the old one, so a crash never leaves a half-written table.
 After the SPEC §6 columns come the reference columns: the files a row was scored against (path
-relative to ``--data``, SHA-256) and their reference set (``jointtuner-release``, ``rebuilt`` …);
+relative to ``--data``, SHA-256), their reference set (``jointtuner-release``, ``rebuilt`` …) and
+the reference image folder of the paper profiles (its path and one digest over its ``.jpg`` files);
 tables written before them read with nulls there.
 """
 
@@ -52,6 +53,8 @@ REFERENCE_COLUMNS = (
     "reference_video",
     "reference_video_sha256",
     "reference_set",
+    "reference_images",  # the image folder of the dreamvideo profile's CLIP-I / DINO-I
+    "reference_images_sha256",  # one digest over its .jpg files (names and contents)
 )
 
 

@@ -171,12 +171,13 @@ class Scorer:
         video = item.reference_video
         if video is not None and any(m.spec.needs_reference_video for m in done):
             video = fit_reference_to_length(item, count_frames(item.video), self.benchmark).reference_video
-        changed = self.references.changed(old, item.reference_image, video)
+        changed = self.references.changed(old, item.reference_image, video, item.reference_images)
         return [
             m
             for m in done
             if (m.spec.needs_reference_image and "reference_image" in changed)
             or (m.spec.needs_reference_video and "reference_video" in changed)
+            or (m.spec.needs_reference_images and "reference_images" in changed)
         ]
 
     # -- one video ------------------------------------------------------------------------
@@ -227,7 +228,9 @@ class Scorer:
         if keep_old:
             row.update({c: old.get(c) for c in metric_columns(pd.DataFrame([old]))})
         row.update(values)
-        row.update(self.references.columns(item.reference_image, item.reference_video, old if keep_old else None))
+        row.update(self.references.columns(
+            item.reference_image, item.reference_video, old if keep_old else None, item.reference_images
+        ))  # fmt: skip
         _, weights_digest = self.weights_digest()
         row.update(
             case_id=case.case_id if case else None,

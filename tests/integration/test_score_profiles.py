@@ -127,3 +127,23 @@ def test_results_without_any_mapped_column_are_told_how_to_get_them(tmp_path):
         build_table("main", gather([tmp_path], "customttt-supp"))
     with pytest.raises(Exception, match="--profile dreamvideo"):
         build_table("profile", gather([tmp_path]), ReportOptions(profile="dreamvideo"))
+
+
+def test_a_changed_image_folder_rescores_only_the_profile_columns_that_read_it(scored, tmp_path):
+    root, out = scored
+    data, again = tmp_path / "data", tmp_path / "out"
+    shutil.copytree(root / "data", data)
+    shutil.copytree(out, again)
+    before = read_results(again).set_index("case_id")
+    assert before.loc[CASES[0], "reference_images"] == "subjects/bear_plushie"
+    (data / "subjects" / "bear_plushie" / "04.jpg").unlink()
+    args = ["score", str(root / "my_method"), "--out", str(again), "--data", str(data), "--metrics", "CLIP-T",
+            "--profile", "dreamvideo", "--backbones", "tiny", "--no-progress"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "scored 1 video(s), skipped 1" in result.stdout  # the dog's folder did not change
+    after = read_results(again).set_index("case_id")
+    assert after.loc[CASES[0], "reference_images_sha256"] != before.loc[CASES[0], "reference_images_sha256"]
+    assert after.loc[CASES[0], "CLIP-I@DreamVideo"] != before.loc[CASES[0], "CLIP-I@DreamVideo"]
+    assert after.loc[CASES[0], "CLIP-T@DreamVideo"] == before.loc[CASES[0], "CLIP-T@DreamVideo"]
+    assert after.loc[CASES[1]].equals(before.loc[CASES[1]])
