@@ -147,3 +147,14 @@ def test_a_changed_image_folder_rescores_only_the_profile_columns_that_read_it(s
     assert after.loc[CASES[0], "CLIP-I@DreamVideo"] != before.loc[CASES[0], "CLIP-I@DreamVideo"]
     assert after.loc[CASES[0], "CLIP-T@DreamVideo"] == before.loc[CASES[0], "CLIP-T@DreamVideo"]
     assert after.loc[CASES[1]].equals(before.loc[CASES[1]])
+
+
+def test_list_profiles_and_an_unknown_profile():
+    runner = CliRunner()
+    listed = runner.invoke(app, ["list", "profiles", "--format", "csv"])
+    assert listed.exit_code == 0, listed.output
+    assert "dreamvideo" in listed.stdout and "DINO-I@DreamVideo" in listed.stdout
+    metrics = runner.invoke(app, ["list", "metrics", "--format", "csv"])
+    assert "dino_i_dreamvideo,DINO-I@DreamVideo" in metrics.stdout
+    bad = runner.invoke(app, ["score", ".", "--out", "x", "--profile", "dreamvidoe", "--backbones", "tiny"])
+    assert bad.exit_code == 2 and "did you mean dreamvideo" in bad.output
