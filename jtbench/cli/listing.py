@@ -9,7 +9,7 @@ import typer
 from jtbench.benchmark import Benchmark
 from jtbench.cli.output import OutputFormat, emit
 
-app = typer.Typer(help="List the benchmark's prompts, combinations, subjects, motions, metrics and methods.")
+app = typer.Typer(help="List the benchmark's prompts, combinations, subjects, motions, metrics, profiles and methods.")
 
 FormatOpt = typer.Option(OutputFormat.table, "--format", "-f", help="table, csv or json")
 SubjectOpt = typer.Option(None, "--subject", help="Subject id or glob (repeatable).")

@@ -1,7 +1,8 @@
 """The metric contract (after torchmetrics / pyiqa): metadata as a spec, math in pure functions.
 
 A metric scores one :class:`Sample` (a decoded video plus its prompt and references) on the
-paper's 0–100 scale and returns a :class:`MetricValue`. Models come from the shared
+paper's 0–100 scale (a paper profile's metric on its own paper's scale, e.g. DreamVideo's 0–1)
+and returns a :class:`MetricValue`. Models come from the shared
 :class:`~jtbench.models.ModelHub` and per-video / per-reference features from the context's
 cache, so one decode and one model load serve every metric.
 """
@@ -111,7 +112,7 @@ class Metric(ABC):
 
     @abstractmethod
     def score(self, sample: Sample, ctx: ScoringContext) -> MetricValue:
-        """Score one video on the 0–100 scale; raise on failure (the scorer records the error)."""
+        """Score one video (0–100, or its profile's scale); raise on failure (the scorer records the error)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.spec.name!r} → {self.spec.column!r} v{self.spec.version})"

@@ -7,6 +7,10 @@ hub + feature cache) lives for the whole run, so models load once and reference 
 (image embeddings, reference tracks) are computed once per subject / motion. Per-video cache
 entries are dropped after each video so memory stays flat.
 
+Paper-profile metrics (:mod:`jtbench.metrics.profiles`, e.g. ``CLIP-T@DreamVideo``) are ordinary
+metrics here: same pass, same cache, their own columns; the subject's image folder they read is
+``Sample.reference_images`` and is recorded per row like the other references.
+
 Failure policy (SPEC §6):
 
 - an input that cannot be scored at all (missing/unreadable/empty/one-frame video, unknown
