@@ -143,7 +143,9 @@ def _profile(inputs: ReportInputs, options: ReportOptions) -> ReportTable:
     """One paper profile's columns (``jtbench report --profile NAME``), apart from the ten."""
     if options.profile is None:
         raise InputError("--table profile needs a profile name", fix="pass --profile NAME (`jtbench list profiles`)")
-    return _with_tiny_note(profile_table(inputs, options.profile, options.title), inputs)
+    table = profile_table(inputs, options.profile, options.title)
+    table.notes += _reference_note(inputs, f"{options.profile} profile")
+    return _with_tiny_note(table, inputs)
 
 
 def _ablation(inputs: ReportInputs, options: ReportOptions) -> ReportTable:

@@ -99,6 +99,9 @@ def test_report_profile_table_and_html_section(scored, tmp_path):
     result = CliRunner().invoke(app, ["report", str(out), "--profile", "dreamvideo", "--format", "csv"])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == "method," + ",".join(PROFILE)
+    with_ref = report_text(gather([out], "customttt-supp"), fmt="md", table="profile",
+                           options=ReportOptions(profile="dreamvideo"))  # fmt: skip
+    assert "Reference rows (customttt-supp) are not shown" in with_ref
     html_out = tmp_path / "html"
     result = CliRunner().invoke(app, ["report", str(out), "--format", "html", "--out", str(html_out)])
     assert result.exit_code == 0, result.output
