@@ -173,7 +173,7 @@ def build_weights(setup: Setup, metrics: list[str]) -> dict[str, str]:
 
 
 def decode_like(decoder: str, path: Path) -> VideoClip:
-    """Decode as the official module does (frames are bit-identical to PyAV on h264 yuv420p)."""
+    """Decode as the official module does (on h264 yuv420p the same bits as PyAV wherever measured)."""
     import numpy as np
 
     if decoder == "decord":
