@@ -12,7 +12,7 @@ from jtbench.io.video import read_video, sample_every, stride_int, stride_round,
 #: Largest uint8 difference allowed between PyAV's and OpenCV's decode. Not 0: the two wheels bundle
 #: their own ffmpeg builds, whose yuv420p → RGB conversion (libswscale) may take a different SIMD
 #: path on another CPU and round one level apart; same bits is measured, not built (0 differing
-#: values on the sample, AVX-512 and AVX2 machines alike). Tests that need the very same frames on
+#: values on the sample on an AMD EPYC with AVX-512). Tests that need the very same frames on
 #: both sides hand VBench jtbench's decode as PNGs (tests/metrics/test_motion_smoothness.py).
 DECODE_TOLERANCE = 1
 
