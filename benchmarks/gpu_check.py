@@ -80,6 +80,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
     parser.add_argument("--weights-dir", type=Path, default=None, help="real-size random metric weights (cached)")
+    parser.add_argument("--copy-to", type=Path, action="append", default=[],
+                        help="also keep the JSON and Markdown here, rewritten with every item (e.g. $OUT)")
     return parser.parse_args(argv)
 
 
@@ -103,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         "schema": 1, "tool": "benchmarks/gpu_check.py", "started": started.isoformat(timespec="seconds"),
         "device": args.device, "device_name": info.get("device_name"), "tiny": args.tiny,
         "budget_s": args.budget, "command": " ".join(sys.argv), "preflight": info, "stages": {},
-    })
+    }, copies=tuple(args.copy_to))
     results.save()
     budget.start_watchdog(results)
     wanted = [s.strip() for s in args.stages.split(",") if s.strip()]
@@ -136,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     results.data["wall_s"] = round(budget.elapsed(), 1)
     results.save()
     print(results.md_path.read_text(), flush=True)
-    print(f"gpu_check: wrote {results.json_path} and {results.md_path.name} in {budget.elapsed():.0f} s", flush=True)
+    copied = "".join(f" (and into {folder})" for folder in args.copy_to)
+    print(f"gpu_check: wrote {results.json_path} and {results.md_path.name}{copied} in {budget.elapsed():.0f} s",
+          flush=True)
     return 0
 
 
