@@ -85,9 +85,11 @@ def tree_bytes(root: Path = REPO) -> int:
 
 
 def pip(*args: str) -> None:
-    """The current interpreter's pip (it reaches the registries here)."""
+    """The current interpreter's pip (it reaches the registries here); the echo leaves out the
+    platform tags, which are :data:`PLATFORMS`."""
     command = [sys.executable, "-m", "pip", *args]
-    print("  $", " ".join(command), flush=True)
+    shown = [a for i, a in enumerate(command) if a != "--platform" and (i == 0 or command[i - 1] != "--platform")]
+    print("  $", " ".join(shown), flush=True)
     subprocess.run(command, check=True)
 
 
