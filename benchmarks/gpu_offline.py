@@ -68,8 +68,21 @@ class Log:
             (self.out / "gpu-offline-log.txt").write_text("\n".join(self.lines) + "\n")
 
 
+TORCH_PREFLIGHT = r"""
+import torch
+cuda = torch.cuda.is_available()
+line = f"preflight: torch {torch.__version__}, CUDA runtime {torch.version.cuda}, cuda available {cuda}"
+if cuda:
+    free, total = torch.cuda.mem_get_info()
+    line += (f", {torch.cuda.device_count()} GPU(s): {torch.cuda.get_device_name(0)}, "
+             f"{free / 2**30:.1f} of {total / 2**30:.1f} GiB free")
+print(line + f", CPU capability {torch.backends.cpu.get_cpu_capability()}")
+"""
+
+
 def preflight(log: Log) -> None:
-    """The node as it is, in seconds: nothing installed yet, no jtbench import."""
+    """The node as it is, in seconds: nothing installed yet, no jtbench import. torch runs in a
+    child process, so this one holds no CUDA context while the check runs."""
     versions = {}
     for name in NODE_PACKAGES:
         try:
@@ -78,15 +91,12 @@ def preflight(log: Log) -> None:
             versions[name] = "absent"
     log(f"preflight: python {platform.python_version()} at {sys.executable} (prefix {sys.prefix})")
     log("preflight: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
-    import torch
-
-    cuda = torch.cuda.is_available()
-    line = f"preflight: torch {torch.__version__}, CUDA runtime {torch.version.cuda}, cuda available {cuda}"
-    if cuda:
-        free, total = torch.cuda.mem_get_info()
-        line += (f", {torch.cuda.device_count()} GPU(s): {torch.cuda.get_device_name(0)}, "
-                 f"{free / 2**30:.1f} of {total / 2**30:.1f} GiB free")
-    log(line + f", CPU capability {torch.backends.cpu.get_cpu_capability()}")
+    done = subprocess.run([sys.executable, "-c", TORCH_PREFLIGHT], capture_output=True, text=True)
+    for line in (done.stdout + done.stderr[-1500:]).splitlines():
+        log(line)
+    if done.returncode != 0:
+        raise SystemExit(f"gpu_offline: {sys.executable} cannot import torch; PYTHON= must name the node's python3 "
+                         "that holds torch")
 
 
 def sha256(path: Path) -> str:
