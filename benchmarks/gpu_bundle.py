@@ -5,8 +5,8 @@ registry) lacks what :data:`BUNDLE` names. Each is fetched ``--no-deps`` for the
 platform (``--python-version``, manylinux x86-64), an sdist is built into a wheel here (it must come
 out pure Python, or it would not fit the node's interpreter), and a manifest (file, sha256, size)
 is written beside them. What travels to the node is the working tree plus this folder, 64 MiB in
-all; the build fails when tree + bundle exceed ``--limit-mib`` (60: a margin for results written
-into the tree during the run).
+all; the build fails when tree + bundle exceed ``--limit-mib`` (60: a margin under those 64 for
+the tree to grow and for anything carried beside it).
 
 Only what jtbench imports, and what those modules import when imported, is here: pyiqa 0.1.16 for
 one declares bitsandbytes (43 MB), datasets, facexlib, tensorboard, ruff, pre-commit and yapf,

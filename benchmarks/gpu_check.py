@@ -3,6 +3,7 @@
     make gpu-check                                   # = the line below, on the first CUDA device
     .venv/bin/python benchmarks/gpu_check.py --device cuda --budget 420
     .venv/bin/python benchmarks/gpu_check.py --device cpu --tiny     # the same code path in < 1 min
+    make gpu-check OFFLINE=1 OUT=DIR                 # a node without a registry (benchmarks/gpu_offline.py)
 
 A preflight (seconds: CUDA, device, free memory, versions), then three stages, each in its own
 slice of the budget (``gpu_budget.py``: a stage or item that would not fit is skipped and
@@ -19,7 +20,8 @@ rewritten after every item):
   ``--precision``: seconds per step, peak memory, and the full training time it projects;
 - **sampling**: one video per method from those checkpoints at its configured sampler steps.
 
-Writes ``<out>/gpu-<device>-<date>.json`` and ``.md`` and prints the Markdown. ``jtbench run
+Writes ``<out>/gpu-<device>-<date>.json`` and ``.md`` (and into each ``--copy-to`` folder, after
+every item too) and prints the Markdown. ``jtbench run
 --dry-run`` projects GPU time from the newest such file (``--tiny`` files are never used).
 Never needs the network. Exit code 0 even when a stage failed (the file says which); 2 when
 ``--device cuda`` finds no CUDA.
