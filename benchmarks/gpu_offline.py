@@ -152,7 +152,9 @@ def make_venv(venv: Path, log: Log) -> Path:
 
         site_dir = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                        check=True, capture_output=True, text=True).stdout.strip())
-        (site_dir / "_base_venv.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+        # addsitedir, not bare paths: the base's own .pth files (editable installs, ...) are honoured too
+        lines = [f"import site; site.addsitedir({str(d)!r})" for d in site.getsitepackages() if Path(d).is_dir()]
+        (site_dir / "_base_venv.pth").write_text("\n".join(lines) + "\n")
         log(f"venv: {sys.prefix} is itself a venv; its site-packages reach the new one via {site_dir}/_base_venv.pth")
     return python
 
