@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint reports browser latex clean gpu-check
+.PHONY: install demo test lint reports browser latex clean gpu-check gpu-bundle
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,12 +41,31 @@ lint: install
 	$(BIN)/ruff check .
 
 # One prepared measurement on a GPU inside a hard budget (benchmarks/gpu_check.py): writes
-# benchmarks/results/gpu-<device>-<date>.json and .md. `make gpu-check DEVICE=cpu TINY=1` checks the code path.
+# benchmarks/results/gpu-<device>-<date>.json and .md (and copies them into OUT=DIR after every item).
+# `make gpu-check DEVICE=cpu TINY=1` checks the code path.
+# On a node without a registry: `make gpu-bundle` here, copy the clone with gpu-bundle/ there, then
+# `make gpu-check OFFLINE=1 OUT=DIR` (benchmarks/gpu_offline.py: venv over PYTHON, pip --no-index, no `install`).
 DEVICE ?= cuda
 BUDGET ?= 420
 TINY ?=
-gpu-check: install
-	$(BIN)/python benchmarks/gpu_check.py --device $(DEVICE) --budget $(BUDGET) $(if $(filter 1 yes true,$(TINY)),--tiny)
+OFFLINE ?=
+OUT ?=
+PYTHON_VERSION ?= 3.12
+GPU_BUNDLE ?= gpu-bundle
+GPU_VENV ?= .venv-gpu
+GPU_CHECK_ARGS ?=
+IS_OFFLINE := $(filter 1 yes true,$(OFFLINE))
+CHECK_ARGS = --device $(DEVICE) --budget $(BUDGET) $(if $(filter 1 yes true,$(TINY)),--tiny) $(GPU_CHECK_ARGS)
+gpu-check: $(if $(IS_OFFLINE),,install)
+ifneq ($(IS_OFFLINE),)
+	$(PYTHON) benchmarks/gpu_offline.py --bundle $(GPU_BUNDLE) --venv $(GPU_VENV) $(if $(OUT),--out $(OUT)) -- $(CHECK_ARGS)
+else
+	$(BIN)/python benchmarks/gpu_check.py $(CHECK_ARGS) $(if $(OUT),--copy-to $(OUT))
+endif
+
+# The wheels the offline GPU node lacks, for its Python (benchmarks/gpu_bundle.py); fails over 60 MiB with the tree.
+gpu-bundle:
+	$(PYTHON) benchmarks/gpu_bundle.py --python-version $(PYTHON_VERSION) --out $(GPU_BUNDLE)
 
 reports: install
 	$(BIN)/python -m jtbench.report.rebuild reports

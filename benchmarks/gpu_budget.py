@@ -37,22 +37,27 @@ class StageTimeout(BaseException):
 
 
 class Results:
-    """The run's record, written as JSON and Markdown after every change (atomically)."""
+    """The run's record, written as JSON and Markdown after every change (atomically), and copied
+    into each ``copies`` folder each time (a device's ``$OUT``: what is there when the run is cut
+    off still comes back)."""
 
-    def __init__(self, json_path: Path, render: Callable[[dict[str, Any]], str], data: dict[str, Any]) -> None:
+    def __init__(self, json_path: Path, render: Callable[[dict[str, Any]], str], data: dict[str, Any],
+                 copies: tuple[Path, ...] = ()) -> None:
         self.json_path, self.md_path = json_path, json_path.with_suffix(".md")
         self.render = render
         self.data = data
+        self.copies = copies
         self.lock = threading.Lock()
 
     def save(self) -> None:
         with self.lock:
-            self.json_path.parent.mkdir(parents=True, exist_ok=True)
-            for path, text in ((self.json_path, json.dumps(self.data, indent=1, default=str)),
-                               (self.md_path, self.render(self.data))):
-                tmp = path.with_name(f".{path.name}.tmp")
-                tmp.write_text(text)
-                tmp.replace(path)
+            texts = (json.dumps(self.data, indent=1, default=str), self.render(self.data))
+            for folder in (self.json_path.parent, *self.copies):
+                folder.mkdir(parents=True, exist_ok=True)
+                for name, text in zip((self.json_path.name, self.md_path.name), texts, strict=True):
+                    tmp = folder / f".{name}.tmp"
+                    tmp.write_text(text)
+                    tmp.replace(folder / name)
 
 
 class Budget:

@@ -3,6 +3,7 @@
     make gpu-check                                   # = the line below, on the first CUDA device
     .venv/bin/python benchmarks/gpu_check.py --device cuda --budget 420
     .venv/bin/python benchmarks/gpu_check.py --device cpu --tiny     # the same code path in < 1 min
+    make gpu-check OFFLINE=1 OUT=DIR                 # a node without a registry (benchmarks/gpu_offline.py)
 
 A preflight (seconds: CUDA, device, free memory, versions), then three stages, each in its own
 slice of the budget (``gpu_budget.py``: a stage or item that would not fit is skipped and
@@ -19,7 +20,8 @@ rewritten after every item):
   ``--precision``: seconds per step, peak memory, and the full training time it projects;
 - **sampling**: one video per method from those checkpoints at its configured sampler steps.
 
-Writes ``<out>/gpu-<device>-<date>.json`` and ``.md`` and prints the Markdown. ``jtbench run
+Writes ``<out>/gpu-<device>-<date>.json`` and ``.md`` (and into each ``--copy-to`` folder, after
+every item too) and prints the Markdown. ``jtbench run
 --dry-run`` projects GPU time from the newest such file (``--tiny`` files are never used).
 Never needs the network. Exit code 0 even when a stage failed (the file says which); 2 when
 ``--device cuda`` finds no CUDA.
@@ -80,6 +82,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
     parser.add_argument("--weights-dir", type=Path, default=None, help="real-size random metric weights (cached)")
+    parser.add_argument("--copy-to", type=Path, action="append", default=[],
+                        help="also keep the JSON and Markdown here, rewritten with every item (e.g. $OUT)")
     return parser.parse_args(argv)
 
 
@@ -103,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         "schema": 1, "tool": "benchmarks/gpu_check.py", "started": started.isoformat(timespec="seconds"),
         "device": args.device, "device_name": info.get("device_name"), "tiny": args.tiny,
         "budget_s": args.budget, "command": " ".join(sys.argv), "preflight": info, "stages": {},
-    })
+    }, copies=tuple(args.copy_to))
     results.save()
     budget.start_watchdog(results)
     wanted = [s.strip() for s in args.stages.split(",") if s.strip()]
@@ -136,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     results.data["wall_s"] = round(budget.elapsed(), 1)
     results.save()
     print(results.md_path.read_text(), flush=True)
-    print(f"gpu_check: wrote {results.json_path} and {results.md_path.name} in {budget.elapsed():.0f} s", flush=True)
+    copied = "".join(f" (and into {folder})" for folder in args.copy_to)
+    print(f"gpu_check: wrote {results.json_path} and {results.md_path.name}{copied} in {budget.elapsed():.0f} s",
+          flush=True)
     return 0
 
 

@@ -51,16 +51,18 @@ class Options:
 
 # -- preflight ---------------------------------------------------------------------------------
 def preflight(device: str) -> dict[str, Any]:
-    """Seconds: CUDA present, device name, free memory, versions; a first kernel to pay CUDA's start."""
-    import diffusers
-    import transformers
+    """Seconds: CUDA present, device name, free memory, versions; a first kernel to pay CUDA's start.
 
+    Versions are read from the installed metadata, not by importing (diffusers alone takes ~20 s
+    to import on a slow CPU), so the preflight prints within seconds.
+    """
     import jtbench
 
     info: dict[str, Any] = {
         "python": platform.python_version(), "torch": torch.__version__, "cuda_runtime": torch.version.cuda,
-        "diffusers": diffusers.__version__, "transformers": transformers.__version__, "jtbench": jtbench.__version__,
-        "cpu_threads": torch.get_num_threads(), "cuda_available": torch.cuda.is_available(),
+        **{name: _version(name) for name in ("diffusers", "transformers", "torchvision", "numpy")},
+        "jtbench": jtbench.__version__, "cpu_threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(), "cuda_available": torch.cuda.is_available(),
     }
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
@@ -79,6 +81,15 @@ def preflight(device: str) -> dict[str, Any]:
     else:
         info["device_name"] = platform.processor() or platform.machine() or "cpu"
     return info
+
+
+def _version(distribution: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
 
 
 # -- synthetic inputs ----------------------------------------------------------------------------

@@ -10,8 +10,9 @@ then /255 and ImageNet mean/std — and DINO's CLS feature is L2-normalised. For
 and the video's score is ``100 * sum(c_t) / (T - 1)`` (JointTuner's x100 of VBench's 0–1 value).
 
 Differences from VBench, none numerical beyond float rounding: frames are decoded once with PyAV
-(bit-identical to decord on h264 yuv420p) and sent through DINO in memory-sized batches (at most ``ctx.batch_size``)
-instead of one at a time (batch invariance is tested). A one-frame video has no pair; VBench
+(the same bits as decord on h264 yuv420p wherever measured; see ``jtbench/io/video.py``) and sent
+through DINO in memory-sized batches (at most ``ctx.batch_size``) instead of one at a time (batch
+invariance is tested). A one-frame video has no pair; VBench
 divides by zero there, we raise an error naming the video.
 """
 

@@ -11,6 +11,11 @@ is AMT's own block (the official numbers, bit for bit); inside :func:`correlatio
 :class:`~jtbench.models.correlation.LocalBidirCorrelation`, which computes the windows AMT reads
 instead of keeping both full correlation volumes (11 GB per 1080p pair). VBench's own import of
 AMT is a different module object and is not touched.
+
+AMT needs nothing of VBench but its files, while ``import vbench`` runs ``vbench/utils.py``, which
+imports decord at the top. Where decord is not installed (the offline GPU bundle leaves its 14 MB
+out), the package is registered without running its ``__init__`` so that AMT's own
+``vbench.third_party.amt...`` imports resolve; VBench's top-level names are then absent.
 """
 
 from __future__ import annotations
@@ -47,15 +52,35 @@ _AMT_PACKAGE = "vbench.third_party.amt"
 _MODULE_NAME = "vbench.third_party.amt.networks.AMT_S"  # importable alias of networks/AMT-S.py
 
 
-def _amt_file(*parts: str) -> Path:
+def _importable(name: str) -> bool:
+    """Whether ``import name`` would find a module, without importing it."""
     try:
-        root = resources.files(_AMT_PACKAGE)
-    except ModuleNotFoundError as exc:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # ValueError: blocked with sys.modules[name] = None
+        return False
+
+
+def _vbench_package() -> None:
+    """Make ``vbench.*`` importable for AMT's files: the real package where decord is there, else
+    the package without its ``__init__`` (see the module docstring)."""
+    if "vbench" in sys.modules:
+        return
+    if not _importable("vbench"):
         raise JtbenchError(
             "AMT-S (Mot-Smth) is only distributed inside the vbench package, which is not installed",
             fix="pip install --no-deps vbench==0.1.5 (its pins must not enter the environment)",
-        ) from exc
-    return Path(str(root.joinpath(*parts)))
+        )
+    if _importable("decord"):
+        importlib.import_module("vbench")
+        return
+    spec = importlib.util.find_spec("vbench")
+    assert spec is not None
+    sys.modules["vbench"] = importlib.util.module_from_spec(spec)  # __path__ set, __init__ not run
+
+
+def _amt_file(*parts: str) -> Path:
+    _vbench_package()
+    return Path(str(resources.files(_AMT_PACKAGE).joinpath(*parts)))
 
 
 @cache

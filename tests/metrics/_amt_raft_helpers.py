@@ -1,8 +1,9 @@
 """Shared helpers for the Mot-Smth / Dyn-Deg parity tests: small real clips and VBench's own scorers.
 
 Both sides read the very same files: clips are downscaled copies written with ``write_video`` (h264
-yuv420p, which OpenCV and PyAV decode identically), synthetic odd-sized frames go to PNG folders
-(VBench's image-folder path) and to a :class:`VideoClip` with the same pixels.
+yuv420p, which OpenCV and PyAV decode to the same bits on the machines measured; where a test needs
+the very same frames by construction, VBench gets jtbench's decode as PNGs), synthetic odd-sized
+frames go to PNG folders (VBench's image-folder path) and to a :class:`VideoClip` with the same pixels.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""PyAV decoding: bit-identical to OpenCV on the real sample; errors name the file."""
+"""PyAV decoding: OpenCV's pixels on the real sample (within one level); errors name the file."""
 
 from __future__ import annotations
 
@@ -9,8 +9,15 @@ import torch
 from jtbench.errors import VideoError
 from jtbench.io.video import read_video, sample_every, stride_int, stride_round, write_video
 
+#: Largest uint8 difference allowed between PyAV's and OpenCV's decode. Not 0: the two wheels bundle
+#: their own ffmpeg builds, whose yuv420p → RGB conversion (libswscale) may take a different SIMD
+#: path on another CPU and round one level apart; same bits is measured, not built (0 differing
+#: values on the sample on an AMD EPYC with AVX-512). Tests that need the very same frames on
+#: both sides hand VBench jtbench's decode as PNGs (tests/metrics/test_motion_smoothness.py).
+DECODE_TOLERANCE = 1
 
-def test_decode_bit_identical_to_opencv(sample_video):
+
+def test_decode_matches_opencv(sample_video):
     cv2 = pytest.importorskip("cv2")
     clip = read_video(sample_video)
     cap = cv2.VideoCapture(str(sample_video))
@@ -22,7 +29,8 @@ def test_decode_bit_identical_to_opencv(sample_video):
         frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
     assert clip.frames.shape == (49, 480, 720, 3) and clip.frames.dtype == torch.uint8
     assert clip.fps == 8.0 and len(clip.digest) == 64
-    assert np.array_equal(np.stack(frames), clip.frames.numpy())
+    diff = np.abs(np.stack(frames).astype(np.int16) - clip.frames.numpy().astype(np.int16))
+    assert diff.max() <= DECODE_TOLERANCE, f"{int((diff > 0).sum())} values differ, by up to {diff.max()}"
 
 
 def test_sampling_rules():
