@@ -293,6 +293,15 @@ class JointTuner(MethodAdapter):
         components.to(settings.device, unet_dtype=dtype, frozen_dtype=dtype).freeze()
         return sample_requests(components, requests, SamplerConfig.from_section(scfg), out_dir, dtype)
 
+    def sample_defaults(self, settings: RunSettings) -> dict[str, Any]:
+        """On a DiT: frames, fps and size of the resolved ``sample`` section (base's clip unless overridden)."""
+        if (spec := _dit_spec(settings.base_model)) is None:
+            return super().sample_defaults(settings)
+        from jtbench.methods.t2v.dit.sampling import DiTSamplerConfig
+
+        scfg = DiTSamplerConfig.from_section(self.resolved_config(settings)["sample"], spec, settings.backbones)
+        return {"num_frames": scfg.frames, "fps": scfg.fps, "height": scfg.height, "width": scfg.width}
+
     # -- parameter counts (jtbench methods info) ------------------------------------------
     def trainable_parameter_counts(self, base_model: str = "zeroscope") -> dict[str, int]:
         from jtbench.methods.t2v.base_model import build_meta_unet

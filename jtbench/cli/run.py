@@ -24,9 +24,14 @@ from jtbench.errors import InputError, JtbenchError
 FORWARDED_ENV = ("JTBENCH_", "VBENCH_", "HF_", "TORCH_HOME", "TRANSFORMERS_")
 
 
-class Base(str, Enum):
-    zeroscope = "zeroscope"
-    modelscope = "modelscope"
+def _base_enum() -> type[Enum]:
+    """``--base`` choices: every registry entry of :mod:`jtbench.methods.t2v.bases` (UNet and DiT)."""
+    from jtbench.methods.t2v.bases import BASES
+
+    return Enum("Base", {name: name for name in BASES.names()}, type=str)
+
+
+Base = _base_enum()
 
 
 class ExecutorName(str, Enum):
@@ -41,7 +46,7 @@ def _csv(values: list[str] | str | None) -> list[str]:
 
 def run(
     methods: str = typer.Option(None, "--methods", help="Methods, comma-separated (see `jtbench list methods`)."),
-    base: Base = typer.Option(Base.zeroscope, "--base", help="Base text-to-video model."),
+    base: Base = typer.Option(Base("zeroscope"), "--base", help="Base text-to-video model (UNet or DiT)."),
     out: Path = typer.Option(None, "--out", help="Run folder (default runs/demo with --demo)."),
     data: Path = typer.Option(None, "--data", help="Prepared data root (made by `jtbench data prepare`)."),
     demo: bool = typer.Option(

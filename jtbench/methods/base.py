@@ -68,7 +68,7 @@ class SampleRequest:
 class RunSettings:
     """Shared knobs every adapter receives (SPEC §6 flags)."""
 
-    base_model: str = "zeroscope"  # zeroscope | modelscope
+    base_model: str = "zeroscope"  # a name of jtbench.methods.t2v.bases.BASES (UNet or DiT)
     backbones: Literal["paper", "tiny"] = "paper"
     device: str = "cpu"
     precision: str = "fp16"
@@ -104,6 +104,20 @@ class MethodAdapter(ABC):
         self, checkpoints: Sequence[Checkpoint], requests: Sequence[SampleRequest], settings: RunSettings, out_dir: Path
     ) -> list[Path]:
         """Write one video per request as ``out_dir/<case_id>/<seed>.mp4`` (16 frames, 8 FPS)."""
+
+    def sample_defaults(self, settings: RunSettings) -> dict[str, Any]:
+        """``SampleRequest`` frames/fps/size for a run: the base's native clip (16 frames at 8 FPS
+        for the UNet bases, sizes left to the method; 49 frames and the base's size for a DiT).
+        Adapters override it when their recipe samples something else."""
+        from jtbench.methods.t2v.bases import BASES
+
+        if settings.base_model not in BASES:
+            return {}
+        spec = BASES.get(settings.base_model)
+        if not spec.is_dit:
+            return {"num_frames": spec.frames, "fps": spec.fps}
+        height, width = spec.size(settings.backbones)
+        return {"num_frames": spec.frames, "fps": spec.fps, "height": height, "width": width}
 
     def trainable_parameter_counts(self, base_model: str = "zeroscope") -> dict[str, int]:
         """Trainable parameters per part (spatial, temporal, gate, adapter, embedding) once this
