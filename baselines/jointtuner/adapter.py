@@ -115,6 +115,7 @@ class JointTuner(MethodAdapter):
     name: ClassVar[str] = "jointtuner"
     description: ClassVar[str] = "JointTuner: one Adaptive LoRA set trained on images and clips (OFS + AiT)"
     config_path: ClassVar[Path | None] = CONFIG
+    families: ClassVar[tuple[str, ...]] = ("unet", "cogvideox", "wan")
     #: Subclasses fix a Table 3 variant; None reads ``variant`` from config/overrides.
     fixed_variant: ClassVar[str | None] = None
 

@@ -20,6 +20,7 @@ def parameter_rows(method: str, base: str) -> list[dict[str, object]]:
     from jtbench.methods.base import get_method
 
     adapter = get_method(method)
+    adapter.check_base(base)
     counts = adapter.trainable_parameter_counts(base)
     parts = sorted(counts, key=lambda p: (PART_ORDER.index(p) if p in PART_ORDER else len(PART_ORDER), p))
     rows: list[dict[str, object]] = [

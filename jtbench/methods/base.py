@@ -82,6 +82,25 @@ class MethodAdapter(ABC):
     description: ClassVar[str] = ""
     #: Path of the method's config.yaml with its paper hyperparameters (None for dummy).
     config_path: ClassVar[Path | None] = None
+    #: Base families (jtbench.methods.t2v.bases) the method has a recipe for; None: any (no base used).
+    families: ClassVar[tuple[str, ...] | None] = ("unet",)
+
+    def check_base(self, base: str) -> None:
+        """Refuse a base the method has no recipe for (a DiT for the UNet-only methods), before any work."""
+        from jtbench.errors import InputError
+        from jtbench.methods.t2v.bases import BASES
+
+        if self.families is None or base not in BASES:
+            return
+        spec = BASES.get(base)
+        if spec.family not in self.families:
+            kind = "DiT" if spec.is_dit else "UNet"
+            raise InputError(
+                f"{self.name} has no official recipe on the {kind} base {base} ({spec.family}): its code trains "
+                f"{', '.join(self.families)} models only, and jtbench does not invent one",
+                fix="use --base " + "|".join(n for n in BASES.names() if BASES.get(n).family in self.families)
+                    + " for this method (jointtuner and cogvideox-lora run on the CogVideoX bases)",
+            )
 
     def units(self, combinations: Sequence[Combination]) -> list[TrainUnit]:
         """Every unit to train for these combinations, de-duplicated, in a stable order."""
@@ -151,6 +170,7 @@ for _name, _attr in {  # JointTuner's Table 3 rows, each its own method so runs 
     "jointtuner-no-joint-training": "JointTunerNoJointTraining",
 }.items():
     METHODS.add(_name, f"baselines.jointtuner.adapter:{_attr}")
+METHODS.add("cogvideox-lora", "baselines.cogvideox_lora.adapter:CogVideoXLoRA")
 METHODS.add("motiondirector", "baselines.motiondirector.adapter:MotionDirector")
 METHODS.add("dreamvideo", "baselines.dreamvideo.adapter:DreamVideo")
 METHODS.add("customttt", "baselines.customttt.adapter:CustomTTT")

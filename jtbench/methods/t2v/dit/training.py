@@ -124,13 +124,27 @@ def step_loss(run: DiTRun, item: DiTItem, offset_kind: str, ait_weight: float = 
     return loss * (ait_weight if item.kind == "video" else image_weight)
 
 
+def make_optimizer(params: list[torch.nn.Parameter], tcfg: dict[str, Any]) -> torch.optim.Optimizer:
+    """AdamW (JointTuner) or Adam with L2 weight decay (diffusers' CogVideoX LoRA example), constant rate."""
+    kind = str(tcfg.get("optimizer", "adamw"))
+    if kind == "adamw":
+        return T.make_adamw(params, tcfg)
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=float(tcfg["learning_rate"]), betas=tuple(tcfg["betas"]),
+                                eps=float(tcfg["eps"]), weight_decay=float(tcfg["weight_decay"]))
+    raise InputError(f"unknown train.optimizer {kind!r}", fix="use adamw or adam")
+
+
 class Stepper:
     """Backward + clip + AdamW step under the chosen fp16 policy (see the module docstring)."""
 
     def __init__(self, params: list[torch.nn.Parameter], tcfg: dict[str, Any], device: torch.device,
                  precision: str) -> None:
+        if str(tcfg.get("lr_schedule", "constant")) != "constant":
+            raise InputError(f"train.lr_schedule {tcfg['lr_schedule']!r} is not implemented for the DiT bases",
+                             fix="use constant (both official DiT recipes train at a constant rate)")
         self.params = params
-        self.optimizer = T.make_adamw(params, tcfg)
+        self.optimizer = make_optimizer(params, tcfg)
         self.clip = float(tcfg.get("max_grad_norm") or 0.0)
         policy = str(tcfg.get("fp16_scaler", "official"))
         if policy not in ("official", "fixed"):
@@ -175,7 +189,7 @@ def train_loop(run: DiTRun, tcfg: dict[str, Any], seed: int, workdir: Path, offs
     run.components.transformer.train()
     every = int(tcfg.get("checkpoint_every") or 0)
     for step in range(start, steps):
-        loss = step_loss(run, run.items[order[step]], offset_kind, ait_weight)
+        loss = step_loss(run, run.items[order[step]], offset_kind, ait_weight, float(tcfg.get("image_weight", 1.0)))
         stepper.step(loss)
         losses.append(float(loss.detach()))
         if every and (step + 1) % every == 0 and step + 1 < steps:
