@@ -52,7 +52,8 @@ def run_precision(spec: Any, precision: str) -> str:
     """The precision a DiT run trains and samples in: the run's, unless the base forbids it
     (CogVideoX-5B: "Only CogVideoX-2B supports fp16", official trainer)."""
     if spec.precision == "bf16" and precision == "fp16":
-        raise InputError(f"{spec.name} is trained in bf16 by the official code (fp16 is for CogVideoX-2B only)",
+        raise InputError(f"{spec.name} trains in bf16 (the official code allows fp16 for CogVideoX-2B only; "
+                         "the Wan port keeps bf16 too)",
                          fix="pass --precision bf16 (or fp32 on a CPU)")
     return precision
 
