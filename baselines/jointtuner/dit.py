@@ -33,6 +33,26 @@ DIT_SHORTCUTS = {
 JOINT_PART = "joint"
 
 
+#: Where the recipe comes from (read for this port) and the decisions jtbench took on its quirks.
+OFFICIAL_SOURCE = "github fdchen24/JointTuner@3843027 examples/CogVideo/finetune (train_jointtuner.sh, cli_demo.py)"
+
+
+def provenance(spec: Any, tcfg: dict[str, Any]) -> dict[str, Any]:
+    """Recorded beside every DiT checkpoint: the recipe's source or the port label, and the quirk decisions."""
+    return {
+        "recipe": OFFICIAL_SOURCE if spec.label is None else f"{spec.label} (the CogVideoX recipe on {spec.name})",
+        "label": spec.label,
+        "quirks": {
+            "fp16_scaler": (f"{tcfg['fp16_scaler']}: official = loss x65536, gradients never unscaled (clip always "
+                            "active), non-finite steps not skipped; fixed = dynamic GradScaler"),
+            "latent_cache": "fixed: keyed by model path + file SHA-256 + size + frames (official: model name + size)",
+            "prompt_cache": "fixed: keyed by model path + prompt + length (official: prompt hash only)",
+            "epoch_order": "reshuffled each epoch by a (seed, epoch) generator (not accelerate's sampler RNG stream)",
+            "clip_captions": "the benchmark's motion caption for every clip (official example: per-clip captions)",
+        },
+    }
+
+
 def dit_config(spec: Any, overrides: dict[str, Any]) -> dict[str, Any]:
     """``config_dit.yaml`` with the family's changes, then the run's overrides."""
     from jtbench.methods.t2v.config import apply_overrides, load_config
@@ -101,7 +121,7 @@ def train(adapter: Any, spec: Any, cfg: dict[str, Any], unit: TrainUnit, data: T
         "method": adapter.name, "variant": variant.name, "paper_row": variant.paper_row, "unit": unit.key,
         "base_model": spec.name, "family": spec.family, "backbones": settings.backbones, "precision": run.precision,
         "step": steps, "config": cfg, "final_loss": losses[-1] if losses else None, "label": spec.label,
-        "base_source": run.components.source,
+        "base_source": run.components.source, "provenance": provenance(spec, tcfg),
     }
     save_adapters(final, run.wrappers, metadata)
     return Checkpoint(unit, final, metadata)

@@ -37,7 +37,9 @@ def parameter_rows(method: str, base: str) -> list[dict[str, object]]:
 @app.command("info")
 def info(
     method: str = typer.Argument(..., help="Method name (see `jtbench list methods`)."),
-    base: str = typer.Option("zeroscope", "--base", help="Base model (UNet: zeroscope, modelscope; DiT: cogvideox-2b, cogvideox-5b, wan2.1-1.3b)."),
+    base: str = typer.Option(
+        "zeroscope", "--base", help="Base model (UNet: zeroscope, modelscope; DiT: cogvideox-2b, cogvideox-5b, wan2.1-1.3b)."
+    ),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, csv or json."),
 ) -> None:
     """Trainable parameter counts of METHOD on the real-size base UNet (built on the meta device)."""

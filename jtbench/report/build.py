@@ -130,7 +130,8 @@ def _port_notes(inputs: ReportInputs) -> list[str]:
 
     notes = []
     for base, rows in inputs.results.groupby("base_model", sort=True):
-        if base in BASES and (label := BASES.get(base).label) and rows["method"].astype(str).str.startswith("jointtuner").any():
+        jointtuner = rows["method"].astype(str).str.startswith("jointtuner").any()
+        if base in BASES and (label := BASES.get(base).label) and jointtuner:
             notes.append(f"{base}: JointTuner on {base} is a {label}; its rows are not a reproduction.")
     return notes
 
