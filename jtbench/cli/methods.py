@@ -38,7 +38,7 @@ def parameter_rows(method: str, base: str) -> list[dict[str, object]]:
 def info(
     method: str = typer.Argument(..., help="Method name (see `jtbench list methods`)."),
     base: str = typer.Option(
-        "zeroscope", "--base", help="Base model (UNet: zeroscope, modelscope; DiT: cogvideox-2b, cogvideox-5b, wan2.1-1.3b)."
+        "zeroscope", "--base", help="Base model: zeroscope, modelscope, cogvideox-2b, cogvideox-5b or wan2.1-1.3b."
     ),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, csv or json."),
 ) -> None:
