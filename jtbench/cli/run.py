@@ -243,7 +243,7 @@ def _dry_run(request) -> int:
         f"{len(request.seeds)} seeds = {len(request.combinations) * len(request.backgrounds) * len(request.seeds)} "
         f"videos per method, base model {request.base_model}"
     )
-    est = estimate(pending, store)
+    est = estimate(pending, store, base=request.base_model)
     emit(
         [
             {
