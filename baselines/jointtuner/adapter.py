@@ -146,6 +146,14 @@ class JointTuner(MethodAdapter):
     def config(self) -> dict[str, Any]:
         return self.resolved_config()
 
+    def check_base(self, base: str) -> None:
+        """Also refuse, before any work, a Table 3 row that has nothing to act on in a DiT."""
+        super().check_base(base)
+        if (spec := _dit_spec(base)) is not None:
+            from baselines.jointtuner.dit import check_variant
+
+            check_variant(Variant.from_config(self.resolved_config(base=base)), spec)
+
     def sampling_units(self, combination: Combination) -> list[TrainUnit]:
         return [TrainUnit(self.name, "combination", combination.subject, combination.motion)]
 
