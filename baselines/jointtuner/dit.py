@@ -133,7 +133,7 @@ def sample(adapter: Any, spec: Any, cfg: dict[str, Any], checkpoints: Sequence[C
     from jtbench.methods.t2v.base_model import load_for_settings
     from jtbench.methods.t2v.dit.sampling import DiTSamplerConfig, sample_requests
     from jtbench.methods.t2v.dit.training import run_precision
-    from jtbench.methods.t2v.inject import load_adapters
+    from jtbench.methods.t2v.inject import load_any
     from jtbench.methods.t2v.training import dtype_of
 
     if len(checkpoints) != 1:
@@ -150,7 +150,7 @@ def sample(adapter: Any, spec: Any, cfg: dict[str, Any], checkpoints: Sequence[C
     components = load_for_settings(settings)
     wrappers = inject_dit(components.transformer, components.family, variant, cfg["train"],
                           float(cfg["sample"]["lora_dropout"]))
-    load_adapters(ckpt.path, wrappers)
+    load_any(ckpt.path, wrappers)  # ours, or an official lora/<step>_transformer.pt list (up, down, gate)
     dtype = dtype_of(run_precision(spec, settings.precision))
     components.to(settings.device, transformer_dtype=dtype, frozen_dtype=dtype).freeze()
     scfg = DiTSamplerConfig.from_section(cfg["sample"], spec, settings.backbones)

@@ -201,6 +201,7 @@ def test_resume_is_bit_identical_and_sampling_gives_49_frames(tiny_dits, tiny_tr
     from jtbench.benchmark import Benchmark
     from jtbench.io.video import read_video
     from jtbench.methods.base import SampleRequest, get_method
+    from jtbench.methods.t2v.inject import load_any, save_official_list
 
     jt = get_method("jointtuner")
     whole = jt.train(unit, tiny_training_data, _settings(steps=3), tmp_path / "whole")
@@ -212,13 +213,39 @@ def test_resume_is_bit_identical_and_sampling_gives_49_frames(tiny_dits, tiny_tr
     a, b = load_file(str(whole.path)), load_file(str(resumed.path))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert any(k.endswith("lora_gate.weight") for k in a)
-    case = Benchmark.load().cases(subject="backpack", motion="train_turning", backgrounds="grass")[0]
     settings = replace(_settings(steps=3), overrides={"steps": 3, "sample_steps": 2})
-    defaults = jt.sample_defaults(settings)
-    assert defaults == {"num_frames": 49, "fps": 8.0, "height": 64, "width": 96}
-    [video] = jt.sample([resumed], [SampleRequest(case, 3, **defaults)], settings, tmp_path / "v")
+    assert jt.sample_defaults(settings) == {"num_frames": 49, "fps": 8.0, "height": 64, "width": 96}
+    case = Benchmark.load().cases(subject="backpack", motion="train_turning", backgrounds="grass")[0]
+    defaults = jt.sample_defaults(_settings(steps=3))  # frames=9: the sampled video is short (fast)
+    [video] = jt.sample([resumed], [SampleRequest(case, 3, **defaults)], _settings(steps=3), tmp_path / "v")
     clip = read_video(video)
-    assert (clip.num_frames, clip.height, clip.width, clip.fps) == (49, 64, 96, 8.0)
+    assert (clip.num_frames, clip.height, clip.width, clip.fps) == (9, 64, 96, 8.0)
+    assert clip.frames.float().std() > 0  # decoded content, not a constant
+    official = tmp_path / "official.pt"  # the upstream list format (up, down, gate per linear) round-trips
+    save_official_list(official, _wrappers_of(resumed))
+    fresh = _wrappers_of(None)
+    load_any(official, fresh)
+    got = {f"{path}.{n}": p for path, w in fresh.items() for n, p in w.named_parameters() if not n.startswith("base.")}
+    assert got.keys() == b.keys() and all(torch.equal(got[k], b[k]) for k in b)
+    [again] = jt.sample([replace(resumed, path=official)], [SampleRequest(case, 3, **defaults)], _settings(steps=3),
+                        tmp_path / "v2")
+    assert read_video(again).num_frames == 9
+
+
+def _wrappers_of(ckpt):
+    """Fresh wrappers on the tiny transformer, holding a checkpoint's tensors when given one."""
+    from baselines.jointtuner.adapter import Variant
+    from baselines.jointtuner.dit import dit_config, inject_dit
+    from jtbench.methods.t2v.base_model import load_for_settings
+    from jtbench.methods.t2v.bases import base_spec
+    from jtbench.methods.t2v.inject import load_adapters
+
+    c = load_for_settings(_settings())
+    cfg = dit_config(base_spec("cogvideox-2b"), {})
+    wrappers = inject_dit(c.transformer, c.family, Variant.from_config(cfg), cfg["train"], 0.0)
+    if ckpt is not None:
+        load_adapters(ckpt.path, wrappers)
+    return wrappers
 
 
 def test_table3_rows_on_a_dit(tiny_dits, tiny_training_data, unit, tmp_path):
@@ -253,10 +280,10 @@ def test_unet_sample_defaults_stay_16_frames_at_8_fps():
 
 
 # -- the benchmark run, each family -------------------------------------------------------------------
-@pytest.mark.parametrize(("methods", "base"), [("jointtuner,cogvideox-lora", "cogvideox-2b"),
-                                               ("jointtuner", "wan2.1-1.3b")])
+@pytest.mark.parametrize(("methods", "base", "precision"), [("jointtuner,cogvideox-lora", "cogvideox-2b", ["fp32"]),
+                                                            ("jointtuner", "wan2.1-1.3b", [])])  # Wan: its bf16
 def test_run_trains_samples_49_frames_and_scores_against_motions_49f(tiny_dits, demo_data_root, tmp_path,
-                                                                     methods, base):
+                                                                     methods, base, precision):
     import pandas as pd
     from typer.testing import CliRunner
 
@@ -265,7 +292,7 @@ def test_run_trains_samples_49_frames_and_scores_against_motions_49f(tiny_dits, 
 
     out = tmp_path / "run"
     args = ["run", "--methods", methods, "--base", base, "--backbones", "tiny", "--device", "cpu",
-            "--precision", "fp32", "--data", str(demo_data_root), "--out", str(out),
+            *(["--precision", *precision] if precision else []), "--data", str(demo_data_root), "--out", str(out),
             "--combinations", "bear_plushie__person_playing_flute", "--backgrounds", "grass",
             "--metrics", "clip_t,subject_consistency,motion_fidelity", "--report", "md",
             "--set", "steps=1", "--set", "sample_steps=1"]
@@ -279,3 +306,5 @@ def test_run_trains_samples_49_frames_and_scores_against_motions_49f(tiny_dits, 
     report = (out / "report.md").read_text()
     assert f"on {base}" in report
     assert ("jtbench port — no official JointTuner-Wan code" in report) == base.startswith("wan")
+    store = json.loads(next(out.rglob("lora.json")).read_text())  # a checkpoint's metadata sidecar
+    assert store["precision"] == (precision[0] if precision else "bf16") and store["base_model"] == base
