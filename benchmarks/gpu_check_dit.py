@@ -89,9 +89,10 @@ def train_steps(opts: Any, shapes: dict[str, Any], row: dict[str, Any]) -> dict[
     transformer.enable_gradient_checkpointing()
     build_s = time.perf_counter() - start
     f, c, h, w = shapes["latent"]
-    text = torch.randn(1, *shapes["text"])
-    items = [DiTItem("video", torch.randn(1, c, f, h, w), text, "clip", None),
-             DiTItem("image", torch.randn(1, c, 1, h, w), text, "image", None)]
+    dtype = dtype_of(opts.precision)  # the cache holds what the fp16/bf16 VAE and T5 wrote
+    text = torch.randn(1, *shapes["text"]).to(dtype)
+    items = [DiTItem("video", torch.randn(1, c, f, h, w).to(dtype), text, "clip", None),
+             DiTItem("image", torch.randn(1, c, 1, h, w).to(dtype), text, "image", None)]
     run = DiTRun(cached, wrappers, items, torch.device(opts.device), opts.precision)
     stepper = Stepper(list(adapter_parameters(wrappers).values()), tcfg, run.device, opts.precision)
     transformer.train()

@@ -102,5 +102,5 @@ def build_items(components: Any, images: list[Path], image_prompt: str, clips: l
                               lambda p=path: components.encode_video(clip_pixels(p, frames, height, width)))
         text = _cached(cache / "prompts" / f"{prompt_key(model, prompt, length)}.safetensors",
                        lambda q=prompt: components.encode_prompt(q))
-        items.append(DiTItem(kind, latents.float(), text.float(), prompt, Path(path)))
+        items.append(DiTItem(kind, latents, text, prompt, Path(path)))  # kept in the VAE's / encoder's dtype
     return items

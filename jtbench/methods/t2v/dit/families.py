@@ -209,7 +209,7 @@ class WanFamily(DiTFamily):
         t = torch.randint(0, 1000, (x0.shape[0],), device=x0.device).long()
         noise = torch.randn_like(x0)
         sigma = (t.float() / 1000).view(-1, *([1] * (x0.ndim - 1)))
-        return noise, t, (1 - sigma) * x0 + sigma * noise
+        return noise, t, ((1 - sigma) * x0 + sigma * noise).to(x0.dtype)
 
     def loss(self, scheduler: Any, pred: torch.Tensor, x0: torch.Tensor, noise: torch.Tensor,
              noisy: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

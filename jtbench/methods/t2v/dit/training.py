@@ -118,8 +118,9 @@ def step_loss(run: DiTRun, item: DiTItem, offset_kind: str, ait_weight: float = 
     noise, t, noisy = c.family.noised(c.scheduler, x0)
     with T.autocast(run.device, run.precision):
         pred = c.family.forward(c.transformer, noisy, item.text.to(run.device), t)
-    pred = pred.float()
-    if item.kind == "video" and (offset := offset_noise(offset_kind, pred)) is not None:
+    # Official dtypes: latents, noise and x_t in the cached latents' dtype (the VAE's: fp16/bf16 in a
+    # mixed-precision run), ε′ in the prediction's dtype, the weighted loss in fp32.
+    if item.kind == "video" and (offset := offset_noise(offset_kind, pred, dtype=pred.dtype)) is not None:
         pred = pred + offset
     loss = c.family.loss(c.scheduler, pred, x0, noise, noisy, t)
     return loss * (ait_weight if item.kind == "video" else image_weight)
