@@ -111,12 +111,12 @@ def _tiny_labels(inputs: ReportInputs) -> list[str]:
 
 
 def _by_base(results: pd.DataFrame) -> pd.DataFrame:
-    """Rows grouped by base model (UNet, then DiT bases, in registry order), then by label."""
+    """Rows grouped by base model (the UNets, then the DiTs: ``BASE_ORDER``; others after), then by label."""
     if "base_model" not in results.columns or results["base_model"].nunique(dropna=True) < 2:
         return results.sort_values(LABEL, kind="stable")
-    from jtbench.methods.t2v.bases import BASES
+    from jtbench.methods.t2v.bases import BASE_ORDER
 
-    order = {name: i for i, name in enumerate(BASES.names())}
+    order = {name: i for i, name in enumerate(BASE_ORDER)}
     rank = results["base_model"].map(lambda b: order.get(b, len(order)))
     return results.assign(_base_rank=rank).sort_values(["_base_rank", "base_model", LABEL],
                                                        kind="stable").drop(columns="_base_rank")

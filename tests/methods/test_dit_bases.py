@@ -308,3 +308,36 @@ def test_run_trains_samples_49_frames_and_scores_against_motions_49f(tiny_dits, 
     assert ("jtbench port — no official JointTuner-Wan code" in report) == base.startswith("wan")
     store = json.loads(next(out.rglob("lora.json")).read_text())  # a checkpoint's metadata sidecar
     assert store["precision"] == (precision[0] if precision else "bf16") and store["base_model"] == base
+
+
+def test_report_groups_rows_by_base_and_footnotes_the_wan_port():
+    import pandas as pd
+
+    from jtbench.report.build import _by_base, _port_notes
+    from jtbench.report.inputs import LABEL, ReportInputs, label_rows
+
+    rows = pd.DataFrame({"method": ["jointtuner", "cogvideox-lora", "jointtuner", "jointtuner"],
+                         "base_model": ["wan2.1-1.3b", "cogvideox-2b", "zeroscope", "cogvideox-2b"],
+                         "case_id": list("abcd"), "video_sha256": list("abcd"),
+                         "subject": ["backpack"] * 4, "motion": ["train_turning"] * 4})
+    ordered = _by_base(label_rows(rows))
+    assert list(ordered[LABEL]) == ["jointtuner (zeroscope)", "cogvideox-lora (cogvideox-2b)",
+                                    "jointtuner (cogvideox-2b)", "jointtuner (wan2.1-1.3b)"]
+    notes = _port_notes(ReportInputs(results=label_rows(rows), references=[]))
+    assert notes == ["wan2.1-1.3b: JointTuner on wan2.1-1.3b is a jtbench port — no official JointTuner-Wan code; "
+                     "its rows are not a reproduction."]
+
+
+def test_dry_run_projects_dit_sampling_from_published_figures_only(tmp_path):
+    from jtbench.execution.estimate import estimate
+    from jtbench.execution.jobs import Job
+    from jtbench.execution.store import ArtifactStore
+
+    videos = {"case": "video/key"}
+    jobs = [Job("sample", f"sample/jointtuner/{b}/0", "jointtuner", b, {"videos": videos, "seed": 0})
+            for b in ("cogvideox-2b", "wan2.1-1.3b")]
+    store = ArtifactStore(tmp_path / "run")
+    cog = estimate(jobs[:1], store, gpu_results=tmp_path / "none", base="cogvideox-2b")[0]
+    wan = estimate(jobs[1:], store, gpu_results=tmp_path / "none", base="wan2.1-1.3b")[0]
+    assert cog.seconds_each == 90 and "CogVideoX-2B" in cog.source
+    assert wan.seconds_each == 240 and "Wan2.1" in wan.source

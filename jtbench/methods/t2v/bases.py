@@ -71,7 +71,7 @@ WAN_1_3B: dict[str, Any] = {
 }
 
 BASES: Registry[BaseSpec] = Registry("base model")
-for _spec in (
+_SPECS = (
     BaseSpec("zeroscope", "unet", "cerspense/zeroscope_v2_576w", 16, 384, 384, 8.0, tiny_size=(64, 64)),
     BaseSpec("modelscope", "unet", "damo-vilab/text-to-video-ms-1.7b", 16, 384, 384, 8.0, tiny_size=(64, 64)),
     BaseSpec("cogvideox-2b", "cogvideox", "THUDM/CogVideoX-2b", 49, 480, 720, 8.0, frame_step=8,
@@ -80,8 +80,11 @@ for _spec in (
              precision="bf16", transformer_config=COGVIDEOX_5B, tiny_size=(64, 96)),
     BaseSpec("wan2.1-1.3b", "wan", "Wan-AI/Wan2.1-T2V-1.3B-Diffusers", 49, 480, 832, 8.0, frame_step=4,
              precision="bf16", transformer_config=WAN_1_3B, tiny_size=(64, 112), label=WAN_PORT_LABEL),
-):
+)
+for _spec in _SPECS:
     BASES.add(_spec.name, _spec)
+#: Display order of bases (reports group rows by it): the UNets, then the DiTs.
+BASE_ORDER: tuple[str, ...] = tuple(spec.name for spec in _SPECS)
 
 
 def base_spec(name: str) -> BaseSpec:
