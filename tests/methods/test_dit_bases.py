@@ -341,3 +341,24 @@ def test_dry_run_projects_dit_sampling_from_published_figures_only(tmp_path):
     wan = estimate(jobs[1:], store, gpu_results=tmp_path / "none", base="wan2.1-1.3b")[0]
     assert cog.seconds_each == 90 and "CogVideoX-2B" in cog.source
     assert wan.seconds_each == 240 and "Wan2.1" in wan.source
+
+
+def test_5b_rope_in_training_equals_the_pipelines_at_the_native_size():
+    """5B uses 3-D RoPE: the trainer's ``grid_type="slice"`` table (``CogVideoXFamily.rotary``) equals
+    the pipeline's crop-region table at the transformer's native size, for a clip and an image."""
+    from diffusers import CogVideoXPipeline, CogVideoXTransformer3DModel
+
+    from jtbench.methods.t2v.dit.families import CogVideoXFamily
+    from jtbench.methods.t2v.dit.tiny import TINY_COGVIDEOX
+
+    torch.manual_seed(0)
+    rope = {"use_rotary_positional_embeddings": True, "num_attention_heads": 2, "attention_head_dim": 16}  # even axes
+    tr = CogVideoXTransformer3DModel(**{**TINY_COGVIDEOX, **rope})
+    pipe = CogVideoXPipeline(tokenizer=None, text_encoder=None, vae=None, transformer=tr, scheduler=None)
+    for frames in (13, 1):
+        x = torch.randn(1, frames, 4, 8, 12)  # (B, F, C, H, W): the native 8 x 12 latent grid
+        ours = CogVideoXFamily.rotary(tr, x)
+        theirs = pipe._prepare_rotary_positional_embeddings(64, 96, frames, torch.device("cpu"))
+        assert all(torch.equal(a, b) for a, b in zip(ours, theirs, strict=True))
+        out = CogVideoXFamily().forward(tr, x, torch.randn(1, 16, 32), torch.tensor([500]))
+        assert out.shape == x.shape
