@@ -23,7 +23,7 @@ def tiny_dits(_isolated_cache) -> dict[str, Path]:
     from jtbench.methods.t2v.dit.tiny import ensure_tiny_dit
 
     torch.set_num_threads(2)
-    return {family: ensure_tiny_dit(family) for family in ("cogvideox", "wan")}
+    return {name: ensure_tiny_dit(name) for name in ("cogvideox", "cogvideox-5b", "wan")}
 
 
 def _settings(base: str = "cogvideox-2b", precision: str = "fp32", **overrides):
@@ -193,6 +193,23 @@ def test_fp16_and_bf16_training_on_tiny_cogvideox(tiny_dits, tiny_training_data,
     assert ckpt.metadata["provenance"]["quirks"]["fp16_scaler"].startswith("official")
     with pytest.raises(InputError, match="bf16"):
         get_method("jointtuner").train(unit, tiny_training_data, _settings("cogvideox-5b", "fp16"), tmp_path / "5b")
+
+
+def test_5b_trains_in_bf16_with_rope_and_its_own_latent_scale(tiny_dits, tiny_training_data, unit, tmp_path):
+    from jtbench.benchmark import Benchmark
+    from jtbench.io.video import read_video
+    from jtbench.methods.base import SampleRequest, get_method
+    from jtbench.methods.t2v.base_model import load_for_settings
+
+    settings = _settings("cogvideox-5b", "bf16", steps=1)
+    c = load_for_settings(settings)
+    assert c.transformer.config.use_rotary_positional_embeddings and c.vae.config.scaling_factor == 0.7
+    jt = get_method("jointtuner")
+    ckpt = jt.train(unit, tiny_training_data, settings, tmp_path)
+    assert ckpt.metadata["precision"] == "bf16" and math.isfinite(ckpt.metadata["final_loss"])
+    case = Benchmark.load().cases(subject="backpack", motion="train_turning", backgrounds="grass")[0]
+    [video] = jt.sample([ckpt], [SampleRequest(case, 0, **jt.sample_defaults(settings))], settings, tmp_path / "v")
+    assert read_video(video).num_frames == 9
 
 
 def test_resume_is_bit_identical_and_sampling_gives_49_frames(tiny_dits, tiny_training_data, unit, tmp_path):

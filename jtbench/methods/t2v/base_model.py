@@ -178,7 +178,7 @@ def load_dit_for_settings(spec: Any, settings: Any) -> Any:
     if settings.backbones == "tiny":
         from jtbench.methods.t2v.dit.tiny import ensure_tiny_dit
 
-        return load_dit_base(spec, str(ensure_tiny_dit(spec.family)), offline=True)
+        return load_dit_base(spec, str(ensure_tiny_dit(spec.tiny_model or spec.family)), offline=True)
     return load_dit_base(spec, spec.hub_id, offline=settings.offline)
 
 

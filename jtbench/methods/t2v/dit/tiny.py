@@ -84,6 +84,24 @@ def build_tiny_cogvideox(out: Path, seed: int = 0) -> Path:
     return out
 
 
+#: The 5B differences that matter to the code: 3-D RoPE (head dim 16: even axes) and latent scale 0.7.
+TINY_COGVIDEOX_5B = {**TINY_COGVIDEOX, "num_attention_heads": 2, "attention_head_dim": 16,
+                     "use_rotary_positional_embeddings": True}
+
+
+def build_tiny_cogvideox_5b(out: Path, seed: int = 0) -> Path:
+    from diffusers import AutoencoderKLCogVideoX, CogVideoXDPMScheduler, CogVideoXTransformer3DModel
+    from transformers import T5Config, T5EncoderModel
+
+    out = Path(out)
+    torch.manual_seed(seed)
+    CogVideoXTransformer3DModel(**TINY_COGVIDEOX_5B).save_pretrained(out / "transformer")
+    AutoencoderKLCogVideoX(**TINY_COGVIDEOX_VAE, scaling_factor=0.7).save_pretrained(out / "vae")
+    CogVideoXDPMScheduler(**{**COGVIDEOX_SCHEDULER, "snr_shift_scale": 1.0}).save_pretrained(out / "scheduler")
+    _save_common(out, T5EncoderModel, T5Config, {"_class_name": "CogVideoXPipeline"}, seed)
+    return out
+
+
 def build_tiny_wan(out: Path, seed: int = 0) -> Path:
     from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanTransformer3DModel
     from transformers import UMT5Config, UMT5EncoderModel
@@ -97,11 +115,13 @@ def build_tiny_wan(out: Path, seed: int = 0) -> Path:
     return out
 
 
-BUILDERS = {"cogvideox": build_tiny_cogvideox, "wan": build_tiny_wan}
+#: Tiny model name (``BaseSpec.tiny_model``) → builder.
+BUILDERS = {"cogvideox": build_tiny_cogvideox, "cogvideox-5b": build_tiny_cogvideox_5b, "wan": build_tiny_wan}
 
 
 def ensure_tiny_dit(family: str, root: Path | None = None, seed: int = 0) -> Path:
-    """The tiny ``family`` folder under ``$JTBENCH_CACHE/tiny/<family>-<seed>``, built once (atomically)."""
+    """The tiny ``family`` folder (a key of ``BUILDERS``) under ``$JTBENCH_CACHE/tiny/<family>-<seed>``,
+    built once (atomically)."""
     target = Path(root) if root is not None else cache_dir() / "tiny" / f"{family}-{seed}"
     if (target / _DONE).is_file():
         return target
