@@ -30,7 +30,7 @@ def _settings(base: str = "cogvideox-2b", precision: str = "fp32", **overrides):
     from jtbench.methods.base import RunSettings
 
     return RunSettings(base_model=base, backbones="tiny", device="cpu", precision=precision,
-                       overrides={"steps": 2, "frames": 9, "sample_steps": 2, **overrides})
+                       overrides={"steps": 2, "frames": 9, "resolution": 64, "sample_steps": 2, **overrides})
 
 
 @pytest.fixture(scope="module")
@@ -231,12 +231,12 @@ def test_resume_is_bit_identical_and_sampling_gives_49_frames(tiny_dits, tiny_tr
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert any(k.endswith("lora_gate.weight") for k in a)
     settings = replace(_settings(steps=3), overrides={"steps": 3, "sample_steps": 2})
-    assert jt.sample_defaults(settings) == {"num_frames": 49, "fps": 8.0, "height": 64, "width": 96}
+    assert jt.sample_defaults(settings) == {"num_frames": 49, "fps": 8.0, "height": 128, "width": 192}
     case = Benchmark.load().cases(subject="backpack", motion="train_turning", backgrounds="grass")[0]
-    defaults = jt.sample_defaults(_settings(steps=3))  # frames=9: the sampled video is short (fast)
+    defaults = jt.sample_defaults(_settings(steps=3))  # 9 frames at 64 x 64: a short video (fast)
     [video] = jt.sample([resumed], [SampleRequest(case, 3, **defaults)], _settings(steps=3), tmp_path / "v")
     clip = read_video(video)
-    assert (clip.num_frames, clip.height, clip.width, clip.fps) == (9, 64, 96, 8.0)
+    assert (clip.num_frames, clip.height, clip.width, clip.fps) == (9, 64, 64, 8.0)
     assert clip.frames.float().std() > 0  # decoded content, not a constant
     official = tmp_path / "official.pt"  # the upstream list format (up, down, gate per linear) round-trips
     save_official_list(official, _wrappers_of(resumed))
@@ -312,7 +312,7 @@ def test_run_trains_samples_49_frames_and_scores_against_motions_49f(tiny_dits, 
             *(["--precision", *precision] if precision else []), "--data", str(demo_data_root), "--out", str(out),
             "--combinations", "bear_plushie__person_playing_flute", "--backgrounds", "grass",
             "--metrics", "clip_t,subject_consistency,motion_fidelity", "--report", "md",
-            "--set", "steps=1", "--set", "sample_steps=1"]
+            "--set", "steps=1", "--set", "sample_steps=1", "--set", "resolution=64"]  # small frames: fast
     result = CliRunner().invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     df = pd.read_parquet(out / "results.parquet")

@@ -33,7 +33,9 @@ class BaseSpec:
     frame_step: int = 1  # valid frame counts are frame_step·N + 1 (1: any count)
     precision: str | None = None  # the official recipe's precision (None: the run's --precision)
     transformer_config: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
-    tiny_size: tuple[int, int] = (64, 64)  # (height, width) of --backbones tiny runs
+    # (height, width) of --backbones tiny runs; DiTs ≥ 128 px per side (Mot-Smth's AMT-S and Dyn-Deg's
+    # RAFT need it), at the base's aspect ratio.
+    tiny_size: tuple[int, int] = (64, 64)
     tiny_model: str | None = None  # the tiny random folder of --backbones tiny (dit.tiny.BUILDERS key)
     label: str | None = None  # printed beside every result of a port
 
@@ -76,11 +78,11 @@ _SPECS = (
     BaseSpec("zeroscope", "unet", "cerspense/zeroscope_v2_576w", 16, 384, 384, 8.0, tiny_size=(64, 64)),
     BaseSpec("modelscope", "unet", "damo-vilab/text-to-video-ms-1.7b", 16, 384, 384, 8.0, tiny_size=(64, 64)),
     BaseSpec("cogvideox-2b", "cogvideox", "THUDM/CogVideoX-2b", 49, 480, 720, 8.0, frame_step=8,
-             precision="fp16", transformer_config=COGVIDEOX_2B, tiny_size=(64, 96), tiny_model="cogvideox"),
+             precision="fp16", transformer_config=COGVIDEOX_2B, tiny_size=(128, 192), tiny_model="cogvideox"),
     BaseSpec("cogvideox-5b", "cogvideox", "THUDM/CogVideoX-5b", 49, 480, 720, 8.0, frame_step=8,
-             precision="bf16", transformer_config=COGVIDEOX_5B, tiny_size=(64, 96), tiny_model="cogvideox-5b"),
+             precision="bf16", transformer_config=COGVIDEOX_5B, tiny_size=(128, 192), tiny_model="cogvideox-5b"),
     BaseSpec("wan2.1-1.3b", "wan", "Wan-AI/Wan2.1-T2V-1.3B-Diffusers", 49, 480, 832, 8.0, frame_step=4,
-             precision="bf16", transformer_config=WAN_1_3B, tiny_size=(64, 112), tiny_model="wan",
+             precision="bf16", transformer_config=WAN_1_3B, tiny_size=(128, 224), tiny_model="wan",
              label=WAN_PORT_LABEL),
 )
 for _spec in _SPECS:
