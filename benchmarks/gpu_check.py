@@ -46,6 +46,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import torch  # noqa: E402
 from gpu_budget import Budget, Results, run_stages  # noqa: E402
+from gpu_check_dit import dit_stage  # noqa: E402
 from gpu_check_report import render  # noqa: E402
 from gpu_check_stages import (  # noqa: E402
     Options,
@@ -59,8 +60,8 @@ from gpu_check_stages import (  # noqa: E402
 from jtbench.paths import cache_dir  # noqa: E402
 
 #: Share of the budget each stage gets (of what is left when it starts), and the least it needs.
-STAGE_SHARES = {"scoring": 0.40, "training": 0.35, "sampling": 0.25}
-STAGE_MINIMUM_S = {"scoring": 30.0, "training": 30.0, "sampling": 20.0}
+STAGE_SHARES = {"scoring": 0.40, "training": 0.35, "sampling": 0.25, "dit": 0.25}
+STAGE_MINIMUM_S = {"scoring": 30.0, "training": 30.0, "sampling": 20.0, "dit": 60.0}
 TINY_MINIMUM_S = 3.0
 
 
@@ -74,7 +75,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--tiny", action="store_true", help="tiny random models and inputs: the code path in seconds")
     parser.add_argument("--budget", type=float, default=420.0, help="hard limit in seconds for the whole run")
-    parser.add_argument("--stages", default=",".join(STAGE_SHARES), help="comma list of scoring,training,sampling")
+    parser.add_argument("--stages", default=",".join(STAGE_SHARES), help="comma list of scoring,training,sampling,dit")
     parser.add_argument("--precision", default=None, help="methods' precision (default fp16 on CUDA, fp32 on CPU)")
     parser.add_argument("--warmup", type=int, default=None, help="training steps before timing (default 2; tiny 1)")
     parser.add_argument("--steps", type=int, default=None, help="timed training steps (default 3; tiny 1)")
@@ -129,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             "scoring": lambda stage: score_stage(stage, opts),
             "training": lambda stage: train_stage(stage, opts, checkpoints),
             "sampling": lambda stage: sample_stage(stage, opts, checkpoints),
+            "dit": lambda stage: dit_stage(stage, opts),
         }
         run_stages(budget, results, args.device, [
             (name, STAGE_SHARES[name], TINY_MINIMUM_S if args.tiny else STAGE_MINIMUM_S[name], bodies[name])

@@ -80,6 +80,15 @@ def render(data: dict[str, Any]) -> str:
         [r.get("method") or r["item"], r["status"], r.get("sample_steps"), r.get("s_per_video"), r.get("peak_gib")]
         for r in _items(data, "sampling")
     ])
+    dit = _items(data, "dit")
+    if dit:
+        out += ["## DiT: JointTuner on CogVideoX-2B (cached text/latents, gradient checkpointing)", ""]
+        out += _table(["item", "status", "precision", "clip", "s/step clip", "s/step image", "peak GiB",
+                       "projected min", "s/sampler step", "projected s/video"], [
+            [r["item"], r["status"], r.get("precision"), f"{r.get('frames')}x{r.get('height')}x{r.get('width')}",
+             r.get("s_per_step_video"), r.get("s_per_step_image"), r.get("peak_gib"), r.get("projected_full_min"),
+             r.get("s_per_sampler_step"), r.get("projected_s_per_video")] for r in dit
+        ])
     problems = [(stage, r) for stage in data.get("stages", {}) for r in _items(data, stage)
                 if r["status"] not in ("done",)]
     if problems:

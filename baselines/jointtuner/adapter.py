@@ -94,6 +94,17 @@ def cached_order(n: int) -> list[int]:
     return sorted(range(n), key=lambda i: f"cached_{i}.pt")
 
 
+def _dit_spec(base: str | None) -> Any:
+    """The registry entry of a DiT base, or None for the UNet bases (and unknown names, which the
+    UNet loader reports)."""
+    from jtbench.methods.t2v.bases import BASES
+
+    if base is None or base not in BASES:
+        return None
+    spec = BASES.get(base)
+    return spec if spec.is_dit else None
+
+
 def _part_of_param(name: str, parts: dict[str, str]) -> str:
     path, _, leaf = name.rpartition(".")
     path, _, module = path.rpartition(".")
@@ -104,11 +115,13 @@ class JointTuner(MethodAdapter):
     name: ClassVar[str] = "jointtuner"
     description: ClassVar[str] = "JointTuner: one Adaptive LoRA set trained on images and clips (OFS + AiT)"
     config_path: ClassVar[Path | None] = CONFIG
+    families: ClassVar[tuple[str, ...]] = ("unet", "cogvideox", "wan")
     #: Subclasses fix a Table 3 variant; None reads ``variant`` from config/overrides.
     fixed_variant: ClassVar[str | None] = None
 
     # -- configuration --------------------------------------------------------------------
-    def resolved_config(self, settings: RunSettings | None = None) -> dict[str, Any]:
+    def resolved_config(self, settings: RunSettings | None = None, base: str | None = None) -> dict[str, Any]:
+        """The ZeroScope recipe (config.yaml), or on a DiT base the CogVideoX one (config_dit.yaml)."""
         from jtbench.methods.t2v.config import apply_overrides, load_config
 
         overrides = dict(settings.overrides) if settings else {}
@@ -119,6 +132,13 @@ class JointTuner(MethodAdapter):
                     fix="use the plain `jointtuner` method with a variant override",
                 )
             overrides["variant"] = self.fixed_variant
+        spec = _dit_spec(base or (settings.base_model if settings else None))
+        if spec is not None:
+            from baselines.jointtuner.dit import dit_config
+
+            cfg = dit_config(spec, overrides)
+            Variant.from_config(cfg)
+            return cfg
         cfg = apply_overrides(load_config(CONFIG), overrides, SHORTCUTS, CONFIG)
         Variant.from_config(cfg)  # validate early
         return cfg
@@ -126,11 +146,23 @@ class JointTuner(MethodAdapter):
     def config(self) -> dict[str, Any]:
         return self.resolved_config()
 
+    def check_base(self, base: str) -> None:
+        """Also refuse, before any work, a Table 3 row that has nothing to act on in a DiT."""
+        super().check_base(base)
+        if (spec := _dit_spec(base)) is not None:
+            from baselines.jointtuner.dit import check_variant
+
+            check_variant(Variant.from_config(self.resolved_config(base=base)), spec)
+
     def sampling_units(self, combination: Combination) -> list[TrainUnit]:
         return [TrainUnit(self.name, "combination", combination.subject, combination.motion)]
 
     # -- training -------------------------------------------------------------------------
     def train(self, unit: TrainUnit, data: TrainingData, settings: RunSettings, workdir: Path) -> Checkpoint:
+        if (spec := _dit_spec(settings.base_model)) is not None:
+            from baselines.jointtuner import dit
+
+            return dit.train(self, spec, self.resolved_config(settings), unit, data, settings, workdir)
         from jtbench.methods.t2v import training as T
         from jtbench.methods.t2v.inject import adapter_parameters, mark_trainable, read_metadata, save_adapters
         from jtbench.methods.t2v.latents import cache_latents
@@ -244,6 +276,10 @@ class JointTuner(MethodAdapter):
     # -- sampling -------------------------------------------------------------------------
     def sample(self, checkpoints: Sequence[Checkpoint], requests: Sequence[SampleRequest], settings: RunSettings,
                out_dir: Path) -> list[Path]:
+        if (spec := _dit_spec(settings.base_model)) is not None:
+            from baselines.jointtuner import dit
+
+            return dit.sample(self, spec, self.resolved_config(settings), checkpoints, requests, settings, out_dir)
         from jtbench.methods.t2v.base_model import load_for_settings
         from jtbench.methods.t2v.inject import load_any
         from jtbench.methods.t2v.sampling import SamplerConfig, sample_requests
@@ -266,11 +302,24 @@ class JointTuner(MethodAdapter):
         components.to(settings.device, unet_dtype=dtype, frozen_dtype=dtype).freeze()
         return sample_requests(components, requests, SamplerConfig.from_section(scfg), out_dir, dtype)
 
+    def sample_defaults(self, settings: RunSettings) -> dict[str, Any]:
+        """On a DiT: frames, fps and size of the resolved ``sample`` section (base's clip unless overridden)."""
+        if (spec := _dit_spec(settings.base_model)) is None:
+            return super().sample_defaults(settings)
+        from jtbench.methods.t2v.dit.sampling import DiTSamplerConfig
+
+        scfg = DiTSamplerConfig.from_section(self.resolved_config(settings)["sample"], spec, settings.backbones)
+        return {"num_frames": scfg.frames, "fps": scfg.fps, "height": scfg.height, "width": scfg.width}
+
     # -- parameter counts (jtbench methods info) ------------------------------------------
     def trainable_parameter_counts(self, base_model: str = "zeroscope") -> dict[str, int]:
         from jtbench.methods.t2v.base_model import build_meta_unet
         from jtbench.methods.t2v.inject import adapter_parameters, count_by_part
 
+        if (spec := _dit_spec(base_model)) is not None:
+            from baselines.jointtuner import dit
+
+            return dit.parameter_counts(spec, self.resolved_config(base=base_model))
         cfg = self.resolved_config()
         unet = build_meta_unet(base_model)
         wrappers, parts = inject_lora(unet, Variant.from_config(cfg), int(cfg["train"]["lora_rank"]), 0.0)

@@ -39,15 +39,17 @@ OFFSET_SHAPES: dict[str, Callable[..., tuple[int, ...]] | None] = {
 }
 
 
-def offset_noise(kind: str, like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor | None:
-    """ε′ for a prediction shaped like ``like`` (B, C, F, h, w), or None for ``"none"``."""
+def offset_noise(kind: str, like: torch.Tensor, generator: torch.Generator | None = None,
+                 dtype: torch.dtype = torch.float32) -> torch.Tensor | None:
+    """ε′ for a prediction shaped like ``like`` (B, C, F, h, w), or None for ``"none"``. ``dtype``: fp32
+    for the UNet code; the CogVideoX code draws it in the prediction's dtype."""
     if kind not in OFFSET_SHAPES:
         raise ValueError(f"unknown offset-noise kind {kind!r}; use one of {', '.join(OFFSET_SHAPES)}")
     rule = OFFSET_SHAPES[kind]
     if rule is None:
         return None
-    # Drawn in fp32 like the official ``torch.randn(b, 1, 1, h, w)``, whatever the prediction's dtype.
-    return torch.randn(rule(*like.shape), generator=generator, device=like.device, dtype=torch.float32)
+    # UNet: drawn in fp32 like the official ``torch.randn(b, 1, 1, h, w)``, whatever the prediction's dtype.
+    return torch.randn(rule(*like.shape), generator=generator, device=like.device, dtype=dtype)
 
 
 def ait_loss(

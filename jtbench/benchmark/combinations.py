@@ -160,8 +160,19 @@ class Benchmark:
     def subject_images(self, subject: str) -> list[Path]:
         return sorted((self._require_root() / "subjects" / subject).glob("*.jpg"))
 
-    def motion_clips(self, motion: str) -> list[Path]:
-        return sorted((self._require_root() / "motions" / motion).glob("*.mp4"))
+    def motion_clips(self, motion: str, frames: int | None = None) -> list[Path]:
+        """The motion's training clips: of ``motions/`` (16 frames), or of the set of exactly
+        ``frames`` frames (``motions_49f/`` for 49, the DiT bases' length) when given."""
+        from jtbench.benchmark.prepared import MOTION_SETS
+
+        folder = "motions"
+        if frames is not None:
+            matching = [s.folder for s in MOTION_SETS if s.frames == frames]
+            if not matching:
+                raise InputError(f"no prepared motion set has {frames}-frame clips",
+                                 fix=f"use one of {', '.join(f'{s.frames} ({s.folder}/)' for s in MOTION_SETS)}")
+            folder = matching[0]
+        return sorted((self._require_root() / folder / motion).glob("*.mp4"))
 
     def reference_image(self, subject: str) -> Path:
         """The subject's ``00.jpg`` (CLIP-I reference)."""

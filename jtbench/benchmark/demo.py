@@ -86,7 +86,33 @@ def _draw_sources(demo: dict[str, Any], root: Path) -> list[tuple[str, Path, Pat
                     frames = motion_clip(recipe, int(clip["frames"]), int(clip["height"]), int(clip["width"]))
                 write_video(frames[:, :, ::-1] if i % 2 else frames, src, fps=float(clip["fps"]))
             plan.append(("video", src, Path("motions") / mid / f"{i:02d}.mp4", ""))
+            # The 49-frame set (motions_49f/, the DiT bases' clip length), drawn at 8 fps directly.
+            long_src = root / "motions_49f" / mid / f"clip_{i:02d}.mp4"
+            if not long_src.is_file():
+                long = motion_clip(recipe, LONG_FRAMES, int(clip["height"]), int(clip["width"]))
+                write_video(long[:, :, ::-1] if i % 2 else long, long_src, fps=8.0)
+            plan.append(("copy", _LocalFile(long_src), Path("motions_49f") / mid / f"{i:02d}.mp4", ""))
     return plan
+
+
+#: Frames of the demo's motions_49f/ clips (the JointTuner release's 49-frame set).
+LONG_FRAMES = 49
+
+
+class _LocalFile:
+    """A drawn file copied as it is into the prepared layout (the ``copy`` plan kind)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def copy_to(self, dst: Path) -> None:
+        import shutil
+
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.path, dst)
 
 
 def prepare_demo(out: Path) -> Path:

@@ -24,14 +24,28 @@ from jtbench.errors import InputError, JtbenchError
 FORWARDED_ENV = ("JTBENCH_", "VBENCH_", "HF_", "TORCH_HOME", "TRANSFORMERS_")
 
 
-class Base(str, Enum):
-    zeroscope = "zeroscope"
-    modelscope = "modelscope"
+def _base_enum() -> type[Enum]:
+    """``--base`` choices: every registry entry of :mod:`jtbench.methods.t2v.bases` (UNet and DiT)."""
+    from jtbench.methods.t2v.bases import BASES
+
+    return Enum("Base", {name: name for name in BASES.names()}, type=str)
+
+
+Base = _base_enum()
 
 
 class ExecutorName(str, Enum):
     local = "local"
     ray = "ray"
+
+
+def _method_precision(precision: Precision | None, base: str) -> str:
+    """``--precision``, else the base's recipe precision (CogVideoX-2B fp16, 5B bf16, the Wan port bf16), else fp16."""
+    if precision is not None:
+        return precision.value
+    from jtbench.methods.t2v.bases import BASES
+
+    return (BASES.get(base).precision if base in BASES else None) or "fp16"
 
 
 def _csv(values: list[str] | str | None) -> list[str]:
@@ -41,7 +55,7 @@ def _csv(values: list[str] | str | None) -> list[str]:
 
 def run(
     methods: str = typer.Option(None, "--methods", help="Methods, comma-separated (see `jtbench list methods`)."),
-    base: Base = typer.Option(Base.zeroscope, "--base", help="Base text-to-video model."),
+    base: Base = typer.Option(Base("zeroscope"), "--base", help="Base text-to-video model (UNet or DiT)."),
     out: Path = typer.Option(None, "--out", help="Run folder (default runs/demo with --demo)."),
     data: Path = typer.Option(None, "--data", help="Prepared data root (made by `jtbench data prepare`)."),
     demo: bool = typer.Option(
@@ -51,7 +65,9 @@ def run(
     address: str = typer.Option("auto", "--address", help="Ray cluster address: auto, local, or HOST:PORT."),
     backbones: Backbones = typer.Option(Backbones.paper, "--backbones", help="paper checkpoints or tiny test models."),
     device: str = typer.Option(None, "--device", help="cpu, cuda (default: cuda when available)."),
-    precision: Precision = typer.Option(Precision.fp16, "--precision", help="Training/sampling precision of methods."),
+    precision: Precision = typer.Option(
+        None, "--precision", help="Training/sampling precision of methods (default fp16; a DiT base: its recipe's)."
+    ),
     score_precision: Precision = typer.Option(Precision.anchor, "--score-precision", help="Precision of metrics."),
     offline: bool = typer.Option(False, "--offline", help="Never touch the network (missing weights fail)."),
     combinations: list[str] = typer.Option([], "--combinations", help="subject__motion ids or globs, comma-separated."),
@@ -73,7 +89,8 @@ def run(
     """Train, sample, score and report: writes DIR/results.parquet, DIR/report.md and DIR/report/."""
     opts = RunOptions(
         methods=_csv(methods), base=base.value, out=out, data=data, demo=demo, backbones=backbones.value,
-        device=device, precision=precision.value, score_precision=score_precision.value, offline=offline,
+        device=device, precision=_method_precision(precision, base.value), score_precision=score_precision.value,
+        offline=offline,
         combinations=_csv(combinations), subject=_csv(subject), motion=_csv(motion),
         subject_category=_csv(subject_category), motion_category=_csv(motion_category),
         backgrounds=_csv(backgrounds), seeds=seeds, limit=limit, metrics=_csv(metrics), report=_csv(report),
@@ -238,7 +255,7 @@ def _dry_run(request) -> int:
         f"{len(request.seeds)} seeds = {len(request.combinations) * len(request.backgrounds) * len(request.seeds)} "
         f"videos per method, base model {request.base_model}"
     )
-    est = estimate(pending, store)
+    est = estimate(pending, store, base=request.base_model)
     emit(
         [
             {

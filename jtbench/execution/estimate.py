@@ -50,6 +50,50 @@ PUBLISHED: dict[tuple[str, str], StepFigure] = {
 }
 
 
+#: (method, stage, base) -> seconds per job on a DiT base. No seconds/step was published for a LoRA
+#: at 49 × 480 × 720 (reference/dit-bases.md §4), so training stays unknown until gpu-check's DiT
+#: stage or a completed job measures it; sampling uses the published inference times.
+_COGVIDEOX_DOCS = "published: diffusers docs training/cogvideox.md, inference with CPU offload"
+PUBLISHED_DIT: dict[tuple[str, str, str], StepFigure] = {
+    **{(m, "sample", "cogvideox-2b"): StepFigure(90, f"{_COGVIDEOX_DOCS}, CogVideoX-2B fp16 ~90 s on one A100")
+       for m in ("jointtuner", "cogvideox-lora")},
+    **{(m, "sample", "cogvideox-5b"): StepFigure(180, f"{_COGVIDEOX_DOCS}, CogVideoX-5B bf16 ~180 s on one A100")
+       for m in ("jointtuner", "cogvideox-lora")},
+    ("jointtuner", "sample", "wan2.1-1.3b"): StepFigure(
+        240, "published: Wan2.1 README, 1.3B 5 s 480P video in ~4 min on one RTX 4090 (81 frames; the port samples 49)"
+    ),
+}
+
+
+def _is_dit(base: str | None) -> bool:
+    from jtbench.methods.t2v.bases import BASES
+
+    return base is not None and base in BASES and BASES.get(base).is_dit
+
+
+def dit_gpu_check_figures(path: Path, data: dict[str, Any], base: str) -> dict[tuple[str, str], StepFigure]:
+    """Seconds per job from gpu-check's DiT stage (JointTuner on CogVideoX-2B) for ``base``."""
+    label = f"gpu-check {path.name} ({data.get('device_name')}, {str(data.get('started', ''))[:10]})"
+    figures: dict[tuple[str, str], StepFigure] = {}
+    for row in data.get("stages", {}).get("dit", {}).get("items", []):
+        if row.get("status") != "done" or row.get("base") != base:
+            continue
+        if row.get("projected_full_min"):
+            figures[(row["method"], f"train:{row['unit']}")] = StepFigure(
+                row["projected_full_min"] * 60,
+                f"{label}: {row['s_per_step']:.3g} s/step x {row['full_steps']} steps (cached latents, no loading)")
+        if row.get("projected_s_per_video"):
+            figures[(row["method"], "sample")] = StepFigure(
+                row["projected_s_per_video"], f"{label}: 50 x {row['s_per_sampler_step']:.3g} s/step (no VAE decode)")
+    scored = [r for r in data.get("stages", {}).get("scoring", {}).get("items", [])
+              if r.get("status") == "done" and r.get("side") == "jtbench" and r.get("per_video_s")
+              and str(r.get("video", "")).startswith("49x")]
+    if scored:  # the 49-frame video: the length the DiT bases generate
+        figures[(ANY_METHOD, "score")] = StepFigure(scored[0]["per_video_s"],
+                                                   f"{label}: nine metrics, {scored[0]['video']} video")
+    return figures
+
+
 def stage_of(job: Job) -> str:
     """``train:<unit kind>`` for training jobs, else the job kind."""
     return f"train:{job.payload['unit']['kind']}" if job.kind == "train" else job.kind
@@ -151,12 +195,18 @@ def _gpus_per_job(method: str, kind: str) -> float:
         return 1.0
 
 
-def estimate(jobs: Sequence[Job], store: ArtifactStore, gpu_results: Path | None = None) -> list[EstimateRow]:
+def estimate(jobs: Sequence[Job], store: ArtifactStore, gpu_results: Path | None = None,
+             base: str | None = None) -> list[EstimateRow]:
     """Estimated GPU-hours of ``jobs`` (the pending ones), per method and stage: this folder's
-    completed jobs first, then the newest gpu-check file, then the published figures."""
+    completed jobs first, then the newest gpu-check file, then the published figures. On a DiT
+    ``base`` only figures of that base count (the UNet ones would be wrong by an order of magnitude)."""
     newest = newest_gpu_check(gpu_results)
-    checked = gpu_check_figures(*newest) if newest else {}
-    figures = {**PUBLISHED, **checked, **measured_figures(store)}
+    if _is_dit(base):
+        published = {(m, k): f for (m, k, b), f in PUBLISHED_DIT.items() if b == base}
+        checked = dit_gpu_check_figures(*newest, base) if newest else {}
+    else:
+        published, checked = PUBLISHED, gpu_check_figures(*newest) if newest else {}
+    figures = {**published, **checked, **measured_figures(store)}
     groups: dict[tuple[str, str], list[Job]] = defaultdict(list)
     for job in jobs:
         if job.kind != "report":

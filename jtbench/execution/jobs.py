@@ -136,6 +136,7 @@ def build_plan(request: RunRequest) -> Plan:
     bench = request.benchmark()
     for method_name in request.methods:
         method = METHODS.get(method_name)()
+        method.check_base(base)
         gpus = request.method_gpus(method_name)
         method_hash = config_hash({"method": method.config(), "settings": _settings_fingerprint(request.settings)})
         train_keys: dict[str, str] = {}

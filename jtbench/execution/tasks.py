@@ -73,12 +73,15 @@ def training_data(request: RunRequest, unit: TrainUnit) -> TrainingData:
                 fix="run `jtbench data prepare` (or --demo) so the prepared layout exists",
             )
     if unit.motion:
-        clips = tuple(bench.motion_clips(unit.motion))
+        frames = _training_frames(request.base_model)
+        clips = tuple(bench.motion_clips(unit.motion, frames))
         if not clips:
+            folder = "motions" if frames is None else f"motions_{frames}f"
             raise JtbenchError(
-                f"no clips for motion {unit.motion!r}",
-                file=request.data_root / "motions" / unit.motion,
-                fix="run `jtbench data prepare` (or --demo) so the prepared layout exists",
+                f"no clips for motion {unit.motion!r}" + (f" in the {frames}-frame set" if frames else ""),
+                file=request.data_root / folder / unit.motion,
+                fix="run `jtbench data prepare` (or --demo) so the prepared layout exists"
+                    + (" (the 49-frame set comes from the JointTuner release)" if frames else ""),
             )
     manifest = bench.manifest
     return TrainingData(
@@ -88,6 +91,16 @@ def training_data(request: RunRequest, unit: TrainUnit) -> TrainingData:
         motion_caption=bench.motion_caption(unit.motion) if unit.motion else None,
         subject_phrase=manifest.subjects[unit.subject].phrase if unit.subject else None,
     )
+
+
+def _training_frames(base: str) -> int | None:
+    """The clip set a base trains on: None (``motions/``, 16 frames) for the UNet bases, the base's
+    own length (49: ``motions_49f/``) for a DiT."""
+    from jtbench.methods.t2v.bases import BASES
+
+    if base in BASES and BASES.get(base).is_dit:
+        return BASES.get(base).frames
+    return None
 
 
 def run_train(job: Job, request: RunRequest, store: ArtifactStore) -> dict[str, Any]:
@@ -119,8 +132,9 @@ def run_sample(job: Job, request: RunRequest, store: ArtifactStore) -> dict[str,
     if not missing:
         return {"sampled": 0}
     ckpts = [_checkpoint(store, u, k) for u, k in zip(job.payload["units"], job.deps, strict=True)]
-    requests = [SampleRequest(bench.case_by_id(case_id), seed) for case_id in missing]
     method = get_method(job.method)
+    defaults = method.sample_defaults(request.settings)
+    requests = [SampleRequest(bench.case_by_id(case_id), seed, **defaults) for case_id in missing]
     start = time.perf_counter()
     written = method.sample(ckpts, requests, request.settings, videos_dir(request, job.method))
     per_video = (time.perf_counter() - start) / len(requests)

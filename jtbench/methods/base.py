@@ -68,7 +68,7 @@ class SampleRequest:
 class RunSettings:
     """Shared knobs every adapter receives (SPEC §6 flags)."""
 
-    base_model: str = "zeroscope"  # zeroscope | modelscope
+    base_model: str = "zeroscope"  # a name of jtbench.methods.t2v.bases.BASES (UNet or DiT)
     backbones: Literal["paper", "tiny"] = "paper"
     device: str = "cpu"
     precision: str = "fp16"
@@ -82,6 +82,25 @@ class MethodAdapter(ABC):
     description: ClassVar[str] = ""
     #: Path of the method's config.yaml with its paper hyperparameters (None for dummy).
     config_path: ClassVar[Path | None] = None
+    #: Base families (jtbench.methods.t2v.bases) the method has a recipe for; None: any (no base used).
+    families: ClassVar[tuple[str, ...] | None] = ("unet",)
+
+    def check_base(self, base: str) -> None:
+        """Refuse a base the method has no recipe for (a DiT for the UNet-only methods), before any work."""
+        from jtbench.errors import InputError
+        from jtbench.methods.t2v.bases import BASES
+
+        if self.families is None or base not in BASES:
+            return
+        spec = BASES.get(base)
+        if spec.family not in self.families:
+            kind = "DiT" if spec.is_dit else "UNet"
+            raise InputError(
+                f"{self.name} has no official recipe on the {kind} base {base} ({spec.family}): its code trains "
+                f"{', '.join(self.families)} models only, and jtbench does not invent one",
+                fix="use --base " + "|".join(n for n in BASES.names() if BASES.get(n).family in self.families)
+                    + " for this method (jointtuner and cogvideox-lora run on the CogVideoX bases)",
+            )
 
     def units(self, combinations: Sequence[Combination]) -> list[TrainUnit]:
         """Every unit to train for these combinations, de-duplicated, in a stable order."""
@@ -104,6 +123,20 @@ class MethodAdapter(ABC):
         self, checkpoints: Sequence[Checkpoint], requests: Sequence[SampleRequest], settings: RunSettings, out_dir: Path
     ) -> list[Path]:
         """Write one video per request as ``out_dir/<case_id>/<seed>.mp4`` (16 frames, 8 FPS)."""
+
+    def sample_defaults(self, settings: RunSettings) -> dict[str, Any]:
+        """``SampleRequest`` frames/fps/size for a run: the base's native clip (16 frames at 8 FPS
+        for the UNet bases, sizes left to the method; 49 frames and the base's size for a DiT).
+        Adapters override it when their recipe samples something else."""
+        from jtbench.methods.t2v.bases import BASES
+
+        if settings.base_model not in BASES:
+            return {}
+        spec = BASES.get(settings.base_model)
+        if not spec.is_dit:
+            return {"num_frames": spec.frames, "fps": spec.fps}
+        height, width = spec.size(settings.backbones)
+        return {"num_frames": spec.frames, "fps": spec.fps, "height": height, "width": width}
 
     def trainable_parameter_counts(self, base_model: str = "zeroscope") -> dict[str, int]:
         """Trainable parameters per part (spatial, temporal, gate, adapter, embedding) once this
@@ -137,6 +170,7 @@ for _name, _attr in {  # JointTuner's Table 3 rows, each its own method so runs 
     "jointtuner-no-joint-training": "JointTunerNoJointTraining",
 }.items():
     METHODS.add(_name, f"baselines.jointtuner.adapter:{_attr}")
+METHODS.add("cogvideox-lora", "baselines.cogvideox_lora.adapter:CogVideoXLoRA")
 METHODS.add("motiondirector", "baselines.motiondirector.adapter:MotionDirector")
 METHODS.add("dreamvideo", "baselines.dreamvideo.adapter:DreamVideo")
 METHODS.add("customttt", "baselines.customttt.adapter:CustomTTT")

@@ -78,6 +78,7 @@ class DummyMethod(MethodAdapter):
     name = "dummy"
     description = "synthetic videos from the reference image and clip: no GPU, no weights (demo, pipeline tests)"
     gpus = 0.0  # the planner asks for no GPU for this method's jobs
+    families = None  # draws from the references: any --base
 
     def sampling_units(self, combination) -> list[TrainUnit]:
         return [TrainUnit(self.name, "combination", combination.subject, combination.motion)]

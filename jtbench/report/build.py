@@ -88,6 +88,32 @@ def _tiny_labels(inputs: ReportInputs) -> list[str]:
     return sorted(inputs.results.loc[tiny, LABEL].unique())
 
 
+def _by_base(results: pd.DataFrame) -> pd.DataFrame:
+    """Rows grouped by base model (the UNets, then the DiTs: ``BASE_ORDER``; others after), then by label."""
+    if "base_model" not in results.columns or results["base_model"].nunique(dropna=True) < 2:
+        return results.sort_values(LABEL, kind="stable")
+    from jtbench.methods.t2v.bases import BASE_ORDER
+
+    order = {name: i for i, name in enumerate(BASE_ORDER)}
+    rank = results["base_model"].map(lambda b: order.get(b, len(order)))
+    return results.assign(_base_rank=rank).sort_values(["_base_rank", "base_model", LABEL],
+                                                       kind="stable").drop(columns="_base_rank")
+
+
+def _port_notes(inputs: ReportInputs) -> list[str]:
+    """A footnote for rows on a base whose method code is jtbench's port (Wan2.1: no official code)."""
+    if not inputs.has_results or "base_model" not in inputs.results:
+        return []
+    from jtbench.methods.t2v.bases import BASES
+
+    notes = []
+    for base, rows in inputs.results.groupby("base_model", sort=True):
+        jointtuner = rows["method"].astype(str).str.startswith("jointtuner").any()
+        if base in BASES and (label := BASES.get(base).label) and jointtuner:
+            notes.append(f"{base}: JointTuner on {base} is a {label}; its rows are not a reproduction.")
+    return notes
+
+
 def _main(inputs: ReportInputs, options: ReportOptions, kind: str = "main") -> ReportTable:
     if any(not r.has_paper_columns for r in inputs.references):
         return _with_tiny_note(own_columns_table(inputs, options.title, kind), inputs)
@@ -95,7 +121,7 @@ def _main(inputs: ReportInputs, options: ReportOptions, kind: str = "main") -> R
     parts = [ref_rows] if len(ref_rows) else []
     ci = None
     if inputs.has_results:
-        results = inputs.results.sort_values(LABEL, kind="stable")
+        results = _by_base(inputs.results)
         means = method_means(results, by=(LABEL,))
         notes += [f"Means over videos: {', '.join(f'{r[LABEL]} ({int(r.n_videos)})' for _, r in means.iterrows())}."]
         notes += coverage_notes(means, label=LABEL)
@@ -112,6 +138,7 @@ def _main(inputs: ReportInputs, options: ReportOptions, kind: str = "main") -> R
         ([f"jtbench results ({', '.join(sorted(inputs.results[LABEL].unique()))})"] if inputs.has_results else [])
         + [r.title for r in inputs.references]
     )
+    notes += _port_notes(inputs)
     tiny = _tiny_labels(inputs)
     if tiny:  # seeded random models: their numbers must never pass for the paper's
         notes.append(f"{', '.join(tiny)}: scored with tiny random backbones (--backbones tiny), NOT the paper's.")

@@ -50,7 +50,7 @@ def test_tiny_run_writes_json_and_markdown_with_every_stage(tiny_check):
     data = json.loads(files[0].read_text())
     assert data["tiny"] is True and data["preflight"]["torch"] and data["wall_s"] > 0
     stages = data["stages"]
-    assert set(stages) == {"scoring", "training", "sampling"}
+    assert set(stages) == {"scoring", "training", "sampling", "dit"}
     not_done = [(s, r["item"], r["status"], r.get("reason")) for s in stages for r in stages[s]["items"]
                 if r["status"] != "done"]
     assert not not_done, not_done
@@ -68,8 +68,13 @@ def test_tiny_run_writes_json_and_markdown_with_every_stage(tiny_check):
     sampling = {r["method"]: r for r in stages["sampling"]["items"]}
     assert set(sampling) == {"jointtuner", "motiondirector", "dreamvideo", "customttt"}
     assert all(r["s_per_video"] > 0 and r["videos"] == 1 for r in sampling.values())
+    dit = {r["item"]: r for r in stages["dit"]["items"]}
+    train, sample = dit["train jointtuner/cogvideox-2b"], dit["sample jointtuner/cogvideox-2b"]
+    assert train["lora_targets"] == 12 and train["s_per_step_video"] > 0 and train["s_per_step_image"] > 0
+    assert train["full_steps"] == 1000 and train["projected_full_min"] > 0 and train["base"] == "cogvideox-2b"
+    assert sample["steps_run"] == 3 and sample["s_per_sampler_step"] > 0 and sample["projected_s_per_video"] > 0
     markdown = files[0].with_suffix(".md").read_text()
-    for heading in ("## Scoring", "## Training", "## Sampling", "NOT real-size"):
+    for heading in ("## Scoring", "## Training", "## Sampling", "## DiT", "NOT real-size"):
         assert heading in markdown
     assert "## Training" in (tiny_check / "stdout.txt").read_text(), "the tables are printed"
 
@@ -107,6 +112,13 @@ def test_estimate_prefers_gpu_check_over_published_figures(tiny_check, tmp_path)
     checked = estimate(jobs, store, gpu_results=tmp_path / "results")[0]
     assert published.source.startswith("published") and checked.source.startswith("gpu-check")
     assert checked.seconds_each != published.seconds_each
+    dit_job = Job("train", "train/jointtuner/cogvideox-2b/combination/dog__car_turn", "jointtuner", "cogvideox-2b",
+                  {"unit": unit})
+    unknown = estimate([dit_job], store, gpu_results=tmp_path / "empty", base="cogvideox-2b")[0]
+    assert unknown.seconds_each is None, "the ZeroScope figure must not project a CogVideoX run"
+    dit_row = next(r for r in data["stages"]["dit"]["items"] if r["item"].startswith("train"))
+    measured = estimate([dit_job], store, gpu_results=tmp_path / "results", base="cogvideox-2b")[0]
+    assert measured.seconds_each == pytest.approx(dit_row["projected_full_min"] * 60) and "s/step" in measured.source
 
 
 def test_meter_total_keeps_its_loads_and_a_metric_gives_them_away(monkeypatch):

@@ -14,4 +14,7 @@ One concept per module; nothing here imports diffusers at package import time:
 - ``training`` — seeding, bucketing, image/clip loading at 8 fps, mixed precision, optimizers.
 - ``sampling`` — our DDIM loop with classifier-free guidance and mp4 writing.
 - ``config`` — a method's config.yaml plus ``RunSettings.overrides``.
+- ``bases`` — the ``--base`` registry (UNet and DiT entries: Hub id, family, clip, frame rule, precision).
+- ``dit/`` — the DiT families (CogVideoX, Wan2.1): component loader, tiny folders, cached items,
+  the LoRA training loop and pipeline sampling.
 """

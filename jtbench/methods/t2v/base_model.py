@@ -148,11 +148,16 @@ def load_base_model(base: str | Path, *, offline: bool = True) -> T2VComponents:
     return components.freeze()
 
 
-def load_for_settings(settings: Any) -> T2VComponents:
+def load_for_settings(settings: Any) -> Any:
     """The base model a run asks for: ``overrides['base_path']``, the tiny pipeline or the paper base.
 
-    ``settings`` is a :class:`jtbench.methods.base.RunSettings`.
+    ``settings`` is a :class:`jtbench.methods.base.RunSettings`. A DiT base (its registry entry in
+    :mod:`jtbench.methods.t2v.bases`) returns :class:`~jtbench.methods.t2v.dit.components.DiTComponents`.
     """
+    from jtbench.methods.t2v.bases import BASES
+
+    if settings.base_model in BASES and BASES.get(settings.base_model).is_dit:
+        return load_dit_for_settings(BASES.get(settings.base_model), settings)
     override = settings.overrides.get("base_path")
     if override:
         return load_base_model(override, offline=settings.offline)
@@ -161,6 +166,20 @@ def load_for_settings(settings: Any) -> T2VComponents:
 
         return load_base_model(ensure_tiny_base(), offline=True)
     return load_base_model(settings.base_model, offline=settings.offline)
+
+
+def load_dit_for_settings(spec: Any, settings: Any) -> Any:
+    """A DiT base through the same three sources: ``base_path``, the tiny folder of its family, its Hub id."""
+    from jtbench.methods.t2v.dit.components import load_dit_base
+
+    override = settings.overrides.get("base_path")
+    if override:
+        return load_dit_base(spec, resolve_base(override), offline=settings.offline)
+    if settings.backbones == "tiny":
+        from jtbench.methods.t2v.dit.tiny import ensure_tiny_dit
+
+        return load_dit_base(spec, str(ensure_tiny_dit(spec.tiny_model or spec.family)), offline=True)
+    return load_dit_base(spec, spec.hub_id, offline=settings.offline)
 
 
 def build_meta_unet(base: str = "zeroscope") -> Any:

@@ -65,7 +65,25 @@ class GatedLoRALinear(LoRALinear):
         return out + (self.branch(x) * self.gate(x)).to(out.dtype)
 
 
-LORA_CLASSES: dict[str, type[LoRALinear]] = {"lora": LoRALinear, "gated_lora": GatedLoRALinear}
+class CogVideoXGatedLoRALinear(GatedLoRALinear):
+    """The gated LoRA of JointTuner's CogVideoX code (``examples/CogVideo/.../lora.py``), which differs
+    from the ZeroScope copy in two places: the gate weight is initialised N(0, 1/r) like ``lora_down``,
+    and the gate is **multiplied by** ``scale`` (``--lora_alpha`` = 1, comment "for cogvideo"). The
+    branch and the gate are cast to the input dtype before they are multiplied, as upstream."""
+
+    def __init__(self, base: nn.Linear, rank: int = 128, dropout: float = 0.1, scale: float = 1.0) -> None:
+        super().__init__(base, rank, dropout, scale)
+        if base.weight.device.type != "meta":
+            nn.init.normal_(self.lora_gate.weight, std=1.0 / self.rank)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.base(x)
+        gate = (self.gate(x) * self.scale).to(x.dtype)
+        return out + self.branch(x).to(x.dtype) * gate
+
+
+LORA_CLASSES: dict[str, type[LoRALinear]] = {"lora": LoRALinear, "gated_lora": GatedLoRALinear,
+                                      "gated_lora_cogvideox": CogVideoXGatedLoRALinear}
 
 
 class LoRABankLinear(nn.Module):
