@@ -17,7 +17,12 @@ $(STAMP): pyproject.toml Makefile
 	# AMT-S (Mot-Smth) and VBench's reference functions live only inside the vbench wheel, whose
 	# pins (transformers==4.33.2, numpy<2) must never enter the environment: install it without deps.
 	$(BIN)/pip install -q --no-deps "vbench==0.1.5" 2>&1 | grep -v "is ignored" || true
-	$(BIN)/python -c "import jtbench, torch, av, vbench" 
+	# Img-Q's MUSIQ comes from pyiqa, which declares bitsandbytes, datasets, facexlib, tensorboard, ruff,
+	# yapf, ... that jtbench never imports; bitsandbytes (imported by diffusers whenever present) asks the
+	# Hub for a kernel at import on AVX512-BF16 CPUs. Install it without deps: pyiqa.archs needs only
+	# opencv, scipy, pyyaml, requests and huggingface_hub, which the extras bring.
+	$(BIN)/pip install -q --no-deps "pyiqa==0.1.16" 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python -c "import jtbench, torch, av, vbench, pyiqa.archs.musiq_arch" 
 	touch $(STAMP)
 
 install: $(STAMP)
