@@ -23,7 +23,6 @@ clone with ``gpu-bundle/`` beside it (``make gpu-bundle``, here):
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.metadata as metadata
 import json
 import os
@@ -32,6 +31,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from gpu_bundle import sha256  # the manifest's digest, computed one way (stdlib only, like this script)
 
 STARTED = time.perf_counter()
 REPO = Path(__file__).resolve().parents[1]
@@ -97,14 +98,6 @@ def preflight(log: Log) -> None:
     if done.returncode != 0:
         raise SystemExit(f"gpu_offline: {sys.executable} cannot import torch; PYTHON= must name the node's python3 "
                          "that holds torch")
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_bundle(bundle: Path) -> dict:

@@ -94,7 +94,10 @@ def test_make_targets(tmp_path):
         pytest.skip("make is not installed")
 
     def dry(*args: str) -> str:
-        return subprocess.run(["make", "-n", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout
+        # Under `make test` the parent's MAKELEVEL/MAKEFLAGS would make this make print "Entering directory".
+        env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+        return subprocess.run(["make", "--no-print-directory", "-n", *args], cwd=REPO, env=env, capture_output=True,
+                              text=True, check=True).stdout
 
     offline = dry("gpu-check", "OFFLINE=1", "PYTHON=/opt/py", "DEVICE=cpu", "TINY=1", "OUT=/tmp/o")
     assert "pip install" not in offline, "OFFLINE=1 must not depend on `install`"
