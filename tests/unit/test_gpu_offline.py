@@ -242,7 +242,7 @@ def test_rehearsal_bundle_then_offline_tiny_run(node_python, tmp_path):
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     data = json.loads(next(out.glob("gpu-*.json")).read_text())
     stages = data["stages"]
-    assert set(stages) == {"scoring", "training", "sampling"}
+    assert set(stages) == {"scoring", "training", "sampling", "dit"}
     not_done = [(s, r["item"], r["status"]) for s in stages for r in stages[s]["items"] if r["status"] != "done"]
     assert not not_done, not_done
     assert data["preflight"]["transformers"] == "5.17.0" and data["wall_s"] < 420
