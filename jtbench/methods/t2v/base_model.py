@@ -8,6 +8,7 @@ tiny random pipeline all go through the same code.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,23 +69,11 @@ class T2VComponents:
            frozen_dtype: torch.dtype | None = None) -> T2VComponents:
         """Move everything to ``device``; UNet and the frozen encoders may get different dtypes
         (training keeps fp32 UNet master weights while the VAE and text encoder run in fp16)."""
-        from diffusers.utils import logging as diffusers_logging
-
-        # diffusers 0.42 warns on every dtype cast through ``to()`` even with no fp32-only modules
-        # (``_keep_in_fp32_modules`` is [] for these models); the cast is what we want.
-        previous = diffusers_logging.get_verbosity()
-        diffusers_logging.set_verbosity_error()
-        try:
-            for model, dtype in ((self.unet, unet_dtype), (self.vae, frozen_dtype), (self.text_encoder, frozen_dtype)):
-                model.to(device) if dtype in (None, model.dtype) else model.to(device, dtype)
-        finally:
-            diffusers_logging.set_verbosity(previous)
+        move_parts(device, ((self.unet, unet_dtype), (self.vae, frozen_dtype), (self.text_encoder, frozen_dtype)))
         return self
 
     def freeze(self) -> T2VComponents:
-        for model in (self.unet, self.vae, self.text_encoder):
-            model.requires_grad_(False)
-            model.eval()
+        freeze_parts(self.unet, self.vae, self.text_encoder)
         return self
 
     @torch.no_grad()
@@ -97,6 +86,30 @@ class T2VComponents:
         ).input_ids
         device = next(self.text_encoder.parameters()).device
         return self.text_encoder(ids.to(device))[0]
+
+
+def move_parts(device: str | torch.device, parts: Iterable[tuple[Any, torch.dtype | None]]) -> None:
+    """``model.to(device[, dtype])`` for each (model, dtype); ``None`` keeps the model's dtype.
+
+    diffusers 0.42 warns on every dtype cast through ``to()`` even with no fp32-only modules
+    (``_keep_in_fp32_modules`` is [] for these models); the cast is what we want, so it is quiet here.
+    """
+    from diffusers.utils import logging as diffusers_logging
+
+    previous = diffusers_logging.get_verbosity()
+    diffusers_logging.set_verbosity_error()
+    try:
+        for model, dtype in parts:
+            model.to(device) if dtype in (None, model.dtype) else model.to(device, dtype)
+    finally:
+        diffusers_logging.set_verbosity(previous)
+
+
+def freeze_parts(*models: Any) -> None:
+    """No gradients and eval mode: the base's own weights never train (adapters add their own)."""
+    for model in models:
+        model.requires_grad_(False)
+        model.eval()
 
 
 def resolve_base(base: str | Path) -> str:

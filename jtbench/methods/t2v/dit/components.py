@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from jtbench.errors import WeightsError
+from jtbench.methods.t2v.base_model import freeze_parts, move_parts
 from jtbench.methods.t2v.bases import BaseSpec
 from jtbench.methods.t2v.dit.families import DiTFamily, family_of
 
@@ -41,24 +42,14 @@ class DiTComponents:
         return self.family.text_length(self.transformer, self.tokenizer)
 
     def freeze(self) -> DiTComponents:
-        for model in (self.transformer, self.vae, self.text_encoder):
-            model.requires_grad_(False)
-            model.eval()
+        freeze_parts(self.transformer, self.vae, self.text_encoder)
         return self
 
     def to(self, device: str | torch.device, *, transformer_dtype: torch.dtype | None = None,
            frozen_dtype: torch.dtype | None = None) -> DiTComponents:
         """Move the parts; the transformer and the frozen encoders may get different dtypes."""
-        from diffusers.utils import logging as diffusers_logging
-
-        previous = diffusers_logging.get_verbosity()
-        diffusers_logging.set_verbosity_error()
-        try:
-            for model, dtype in ((self.transformer, transformer_dtype), (self.vae, frozen_dtype),
-                                 (self.text_encoder, frozen_dtype)):
-                model.to(device) if dtype is None else model.to(device, dtype)
-        finally:
-            diffusers_logging.set_verbosity(previous)
+        move_parts(device, ((self.transformer, transformer_dtype), (self.vae, frozen_dtype),
+                            (self.text_encoder, frozen_dtype)))
         return self
 
     def pipeline(self, *, sampling: bool = False) -> Any:
