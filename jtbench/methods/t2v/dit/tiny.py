@@ -71,17 +71,22 @@ def _save_common(out: Path, text_cls: Any, text_cfg_cls: Any, index: dict[str, A
     (out / "model_index.json").write_text(json.dumps({**index, "jtbench_tiny_seed": seed}))
 
 
-def build_tiny_cogvideox(out: Path, seed: int = 0) -> Path:
+def _build_tiny_cogvideox(out: Path, seed: int, transformer: dict[str, Any], vae: dict[str, Any],
+                          scheduler: dict[str, Any]) -> Path:
     from diffusers import AutoencoderKLCogVideoX, CogVideoXDPMScheduler, CogVideoXTransformer3DModel
     from transformers import T5Config, T5EncoderModel
 
     out = Path(out)
     torch.manual_seed(seed)
-    CogVideoXTransformer3DModel(**TINY_COGVIDEOX).save_pretrained(out / "transformer")
-    AutoencoderKLCogVideoX(**TINY_COGVIDEOX_VAE).save_pretrained(out / "vae")
-    CogVideoXDPMScheduler(**COGVIDEOX_SCHEDULER).save_pretrained(out / "scheduler")
+    CogVideoXTransformer3DModel(**transformer).save_pretrained(out / "transformer")
+    AutoencoderKLCogVideoX(**vae).save_pretrained(out / "vae")
+    CogVideoXDPMScheduler(**scheduler).save_pretrained(out / "scheduler")
     _save_common(out, T5EncoderModel, T5Config, {"_class_name": "CogVideoXPipeline"}, seed)
     return out
+
+
+def build_tiny_cogvideox(out: Path, seed: int = 0) -> Path:
+    return _build_tiny_cogvideox(out, seed, TINY_COGVIDEOX, TINY_COGVIDEOX_VAE, COGVIDEOX_SCHEDULER)
 
 
 #: The 5B differences that matter to the code: 3-D RoPE (head dim 16: even axes) and latent scale 0.7.
@@ -90,16 +95,8 @@ TINY_COGVIDEOX_5B = {**TINY_COGVIDEOX, "num_attention_heads": 2, "attention_head
 
 
 def build_tiny_cogvideox_5b(out: Path, seed: int = 0) -> Path:
-    from diffusers import AutoencoderKLCogVideoX, CogVideoXDPMScheduler, CogVideoXTransformer3DModel
-    from transformers import T5Config, T5EncoderModel
-
-    out = Path(out)
-    torch.manual_seed(seed)
-    CogVideoXTransformer3DModel(**TINY_COGVIDEOX_5B).save_pretrained(out / "transformer")
-    AutoencoderKLCogVideoX(**TINY_COGVIDEOX_VAE, scaling_factor=0.7).save_pretrained(out / "vae")
-    CogVideoXDPMScheduler(**{**COGVIDEOX_SCHEDULER, "snr_shift_scale": 1.0}).save_pretrained(out / "scheduler")
-    _save_common(out, T5EncoderModel, T5Config, {"_class_name": "CogVideoXPipeline"}, seed)
-    return out
+    return _build_tiny_cogvideox(out, seed, TINY_COGVIDEOX_5B, {**TINY_COGVIDEOX_VAE, "scaling_factor": 0.7},
+                                 {**COGVIDEOX_SCHEDULER, "snr_shift_scale": 1.0})
 
 
 def build_tiny_wan(out: Path, seed: int = 0) -> Path:
