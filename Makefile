@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
 	$(BIN)/pip install -q $(TORCH_SPEC) 2>&1 | grep -v "is ignored" || true
-	$(BIN)/pip install -q -e ".[metrics,train,ray,dev]" 2>&1 | grep -v "is ignored" || true
+	$(BIN)/pip install -q -e ".[metrics,train,ray,study,metaeval,dev]" 2>&1 | grep -v "is ignored" || true
 	# AMT-S (Mot-Smth) and VBench's reference functions live only inside the vbench wheel, whose
 	# pins (transformers==4.33.2, numpy<2) must never enter the environment: install it without deps.
 	$(BIN)/pip install -q --no-deps "vbench==0.1.5" 2>&1 | grep -v "is ignored" || true

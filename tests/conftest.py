@@ -93,3 +93,31 @@ def ray_local():
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> Path:
+    """One `jtbench run --demo` (the three dummy methods × the demo cases, all ten metrics, tiny backbones),
+    made once per session for the study, meta-eval and sharing tests. Read-only: copy before changing it."""
+    from typer.testing import CliRunner
+
+    from jtbench.cli.app import app
+    from jtbench.cli.demo import DEMO_METHODS
+
+    out = tmp_path_factory.mktemp("demo_run") / "run"
+    args = ["run", "--methods", ",".join(DEMO_METHODS), "--demo", "--backbones", "tiny", "--device", "cpu",
+            "--report", "md", "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="session")
+def chromium_browser():
+    """Playwright (Python) driving the machine's Chromium through ``executable_path``; never a downloaded browser.
+
+    Skips, with the reason, where Debian's chromium (``make test`` installs it) or playwright is missing."""
+    from browser_pw import launch_chromium
+
+    with launch_chromium() as browser:
+        yield browser
