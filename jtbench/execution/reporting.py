@@ -115,7 +115,8 @@ def write_report(request: RunRequest, results: Path) -> dict[str, str]:
 
 
 def _markdown(request: RunRequest, inputs: Any, options: Any) -> dict[str, str]:
-    from jtbench.report.api import report_text, write_text
+    from jtbench.io.atomic import write_text
+    from jtbench.report.api import report_text
 
     text = report_text(inputs, fmt="md", table="main", options=options)
     if request.settings.backbones == "tiny":
