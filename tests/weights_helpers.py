@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import torch
 
 from jtbench.weights.resolve import WeightResolver
 
@@ -20,3 +23,12 @@ def place(path: Path, data: bytes = b"x") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+def load_saved(backbone: Any, state: dict[str, Any], folder: Path) -> Any:
+    """Save ``state`` as the backbone's weight file in ``folder`` and load it through the backbone's
+    own loader (CPU, fp32): how a checkpoint on disk reaches the model in a real run."""
+    (spec,) = backbone.weights
+    path = folder / spec.filename
+    torch.save(state, path)
+    return backbone.load({spec.id: path}, torch.device("cpu"), torch.float32)

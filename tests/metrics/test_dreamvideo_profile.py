@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from _dreamvideo_reference import DinoViT, dreamvideo_reference, load_vit_small, opencv_frames, target_files
 from sample_media import BICYCLE_CLIPS, CAR_TURN, downscale
-from weights_helpers import offline_resolver, place
+from weights_helpers import load_saved, offline_resolver, place
 
 from jtbench.errors import InputError
 from jtbench.io.video import read_video, write_video
@@ -170,9 +170,7 @@ def test_a_real_size_vit_small_state_dict_loads_and_matches_dinos_forward(tmp_pa
     with torch.no_grad():
         for param in reference.parameters():
             param.add_(0.05 * torch.randn_like(param))
-    path = tmp_path / DINO_VITS16_WEIGHTS.filename
-    torch.save(reference.state_dict(), path)
-    ours = DinoViTS16().load({DINO_VITS16_WEIGHTS.id: path}, torch.device("cpu"), torch.float32)
+    ours = load_saved(DinoViTS16(), reference.state_dict(), tmp_path)
     assert len(ours.blocks) == 12 and ours.embed_dim == 384 and ours.blocks[0].attn.num_heads == 6
     x = torch.randn(1, 3, 224, 224)
     with torch.no_grad():

@@ -8,7 +8,7 @@ import pytest
 import torch
 from _vbench_dino_musiq_helpers import short_copy, synthetic_video, vbench_imaging_quality
 from sample_media import CAR_TURN, SAMPLE_VIDEO
-from weights_helpers import offline_resolver, place
+from weights_helpers import load_saved, offline_resolver, place
 
 from jtbench.errors import InputError, WeightsError
 from jtbench.io.video import read_video
@@ -120,10 +120,8 @@ def test_tiny_file_loads_like_the_published_one(tmp_path, musiq):
 
 
 def test_load_rejects_a_foreign_checkpoint(tmp_path):
-    path = tmp_path / MUSIQ_SPAQ_WEIGHTS.filename
-    torch.save({"conv.weight": torch.zeros(3)}, path)
     with pytest.raises(WeightsError, match="not a pyiqa MUSIQ state dict"):
-        MusiqSpaq().load({MUSIQ_SPAQ_WEIGHTS.id: path}, torch.device("cpu"), torch.float32)
+        load_saved(MusiqSpaq(), {"conv.weight": torch.zeros(3)}, tmp_path)
 
 
 def test_weights_found_in_vbench_cache(tmp_path, monkeypatch):

@@ -14,6 +14,7 @@ from _amt_raft_helpers import (
 )
 from fresh_python import run_python
 from sample_media import BICYCLE_CLIPS, CAR_TURN, SAMPLE_VIDEO
+from weights_helpers import load_saved
 
 from jtbench.errors import VideoError, WeightsError
 from jtbench.io.video import VideoClip, read_video
@@ -123,10 +124,8 @@ def test_undefined_inputs_raise(count, size):
 
 
 def test_bad_checkpoint_is_named(tmp_path):
-    path = tmp_path / "amt-s.pth"
-    torch.save({"model": {}}, path)
     with pytest.raises(WeightsError, match="state_dict"):
-        AmtS().load({"amt-s": path}, torch.device("cpu"), torch.float32)
+        load_saved(AmtS(), {"model": {}}, tmp_path)
 
 
 # -- parity with VBench on the tiny (seeded, real-architecture) AMT-S ---------------------------------

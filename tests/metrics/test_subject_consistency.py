@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from _vbench_dino_musiq_helpers import short_copy, synthetic_video, vbench_subject_consistency
 from sample_media import BICYCLE_CLIPS, CAR_TURN, SAMPLE_VIDEO
-from weights_helpers import offline_resolver, place
+from weights_helpers import load_saved, offline_resolver, place
 
 from jtbench.errors import VideoError, WeightsError
 from jtbench.io.video import VideoClip, read_video
@@ -117,10 +117,8 @@ def test_architecture_is_timms_dino_vitb16():
 
 
 def test_load_rejects_a_foreign_checkpoint(tmp_path):
-    path = tmp_path / DINO_VITB16_WEIGHTS.filename
-    torch.save({"conv.weight": torch.zeros(3)}, path)
     with pytest.raises(WeightsError, match="not a DINO ViT state dict"):
-        DinoViTB16().load({DINO_VITB16_WEIGHTS.id: path}, torch.device("cpu"), torch.float32)
+        load_saved(DinoViTB16(), {"conv.weight": torch.zeros(3)}, tmp_path)
 
 
 def test_weights_found_where_vbench_and_torch_hub_keep_them(tmp_path, monkeypatch):
