@@ -301,11 +301,13 @@ def _gold_items(
             notes.append("an absolute study has no gold pairs (their worse side is defined only side by side)")
         return []
     pool: list[dict[str, Any]] = []
-    order = [keys[i] for i in rng.permutation(len(keys))]
-    for kind in itertools.cycle((FROZEN, SWAPPED_SUBJECT)):
-        if len(pool) >= wanted or not order:
+    # each case can give one gold of each kind; the kinds alternate, the cases come in a seeded order
+    frozen = [(keys[i], FROZEN) for i in rng.permutation(len(keys))]
+    swapped = [(keys[i], SWAPPED_SUBJECT) for i in rng.permutation(len(keys))]
+    order = [x for pair in zip(frozen, swapped, strict=True) for x in pair]
+    for key, kind in order:
+        if len(pool) >= wanted:
             break
-        key = order.pop()
         methods = by_case[key]
         original = methods[sorted(methods)[int(rng.integers(len(methods)))]]
         if kind == FROZEN:

@@ -273,6 +273,7 @@ def create_app(folder: Path) -> Starlette:
         slot = await run_in_threadpool(state.book.claim, rater_id, info)
         if slot is None:
             return _error(BadRequest("this study has no free place left", 409))
+        await run_in_threadpool(state.store.open, rater_id)
         return JSONResponse({"ok": True}, headers=NO_STORE)
 
     async def submit(request: Request) -> Response:

@@ -79,11 +79,15 @@ def append_line(path: Path, record: dict[str, Any], *, fresh_line: bool = False)
     finally:
         os.close(fd)
     if new:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 @dataclass
@@ -126,6 +130,19 @@ class RatingStore:
     def log(self, rater_id: str) -> RaterLog:
         with self._logs_lock:
             return self.logs[rater_id]
+
+    def open(self, rater_id: str) -> None:
+        """Create the rater's (empty) file and make its folder entry durable: done once, at consent, so the
+        first judgment pays no directory fsync."""
+        if not RATER_ID.match(rater_id):
+            raise ValueError(f"rater id {rater_id!r} is not a safe file name")
+        path = self.folder / f"{rater_id}.jsonl"
+        with self.log(rater_id).lock:
+            if path.exists():
+                return
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path.touch()
+            _fsync_dir(path.parent)
 
     def add(self, rater_id: str, record: dict[str, Any]) -> str:
         """Store a judgment. Returns ``saved``, ``duplicate`` (same judgment id: not written again) or

@@ -63,7 +63,8 @@ async function send(body) {
     } catch (error) {
       if (error.status && error.status < 500) throw error;
       say("Saving… (retrying)", "notice");
-      await new Promise((resolve) => setTimeout(resolve, Math.min(4000, 250 * 2 ** attempt)));
+      const wait = Math.min(4000, 250 * 2 ** attempt) * (0.5 + Math.random());  // jitter: raters do not return at once
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
 }
