@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jtbench.study.media import read_key
-from jtbench.study.store import Problem, SlotBook, load_study, read_ratings
+from jtbench.study.store import SlotBook, load_study, read_ratings
 
 RATINGS_SCHEMA = pa.schema(
     [
@@ -196,10 +196,10 @@ def export_study(folder: Path, out: Path) -> tuple[dict[str, Path], pd.DataFrame
     return written, df, notes
 
 
-def status_frame(folder: Path) -> tuple[pd.DataFrame, list[Problem]]:
+def status_frame(folder: Path) -> tuple[pd.DataFrame, list[str]]:
     """Per rater: judgments done / assigned, failed gold judgments, median seconds per item."""
     study = load_study(folder)
-    df, _ = ratings_frame(folder)
+    df, notes = ratings_frame(folder)
     book = SlotBook(folder / "sessions.jsonl", len(study["assignments"]))
     items = {i["item_id"]: i for i in study["items"]}
     rows = []
@@ -216,9 +216,8 @@ def status_frame(folder: Path) -> tuple[pd.DataFrame, list[Problem]]:
                 "assigned": assigned,
                 "gold_failed": int((gold["response"] != gold["gold_expected"]).sum()),
                 "gold_total": len(gold),
-                "median_s_per_item": float(per_item.median()) if len(per_item) else None,
-                "last_answer": mine["answered_at"].max() if len(mine) else None,
+                "median_s_per_item": round(float(per_item.median()), 2) if len(per_item) else None,
+                "last_answer": mine["answered_at"].max().isoformat() if len(mine) else None,
             }
         )
-    _, problems = read_ratings(folder / "ratings")
-    return pd.DataFrame(rows), problems
+    return pd.DataFrame(rows), notes

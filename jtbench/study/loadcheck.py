@@ -3,8 +3,9 @@
 The benchmark (``benchmarks/study_load.py``, 20 raters × 50 judgments) and the suite's smaller check
 share this harness. Each simulated rater does what the page does: join, ask for its state, post one
 judgment per remaining dimension with an id made once, and on a lost connection resend the *same*
-judgment, backing off as the page does, until the (restarted) server answers. Afterwards every acknowledged judgment must be in the
-rating files exactly once. Standard library only (threads + http.client), loopback only.
+judgment, backing off as the page does, until the (restarted) server answers. Afterwards every
+acknowledged judgment must be in the rating files exactly once.
+Standard library only (threads + http.client), loopback only.
 """
 
 from __future__ import annotations
