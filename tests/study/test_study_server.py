@@ -191,3 +191,24 @@ def test_media_files_carry_no_metadata(demo_study, method):
             assert set(container.metadata) <= {"major_brand", "minor_version", "compatible_brands"}
             assert set(container.streams.video[0].metadata) <= {"language", "handler_name", "vendor_id"}
         assert method.encode() not in path.read_bytes()
+
+
+def test_absolute_design_takes_scores_on_the_scale(demo_run, tmp_path):
+    from jtbench.study.create import CreateOptions, create_study
+    from jtbench.study.export import export_study
+
+    study = tmp_path / "abs"
+    opts = CreateOptions(design="absolute", dimensions=["overall"], raters=2, per_item=1, repeats_per_rater=1)
+    create_study([demo_run], demo_run / "data", study, opts, progress=False)
+    client = client_for(study)
+    state = join(client)
+    assert state["item"]["video"] and state["item"]["right_token"] is None
+    for bad in ({"score": 6, "response": None}, {"score": 2.5, "response": None}, {"score": None, "response": "left"}):
+        assert client.post("/api/judgment", json=body_for(state, **bad)).status_code == 400, bad
+    while state["stage"] != "done":
+        client.post("/api/judgment", json=body_for(state, response=None, score=4))
+        state = client.get("/api/state?rater=r1").json()
+    _, df, notes = export_study(study, tmp_path / "out")
+    assert len(df) == 3 + 1 and (df["score"] == 4).all() and df["response"].isna().all()
+    assert df["method_b"].isna().all() and set(df["kind"]) == {"single", "repeat"}
+    assert any("absolute" in n for n in notes)
