@@ -21,7 +21,7 @@ from jtbench.errors import InputError
 from jtbench.io.digest import file_sha256
 from jtbench.io.tables import read_results
 from jtbench.study.media import MediaFormat, Tokenizer, decide_format, make_media, probe, read_key, write_key
-from jtbench.study.plan import Candidate, Plan, References, build_plan
+from jtbench.study.plan import DIMENSIONS, Candidate, Plan, References, build_plan
 
 UI_VERSION = "1"
 PROLIFIC_COMPLETE = "https://app.prolific.com/submissions/complete?cc={code}"
@@ -166,8 +166,6 @@ def create_study(
     candidates, digests, notes = load_candidates(results, data)
     key_path = out / "private" / "key.json"
     tokenize = Tokenizer(read_key(key_path)["secret"] if key_path.is_file() else None)
-    from jtbench.study.plan import DIMENSIONS
-
     plan = build_plan(
         candidates,
         reference_finder(data),

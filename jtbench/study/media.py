@@ -139,7 +139,7 @@ def make_one(source: dict[str, Any], target: Path, fmt: MediaFormat, seed: int) 
             frames = apply_transform(source["perturbation"], frames, seed=seed, fps=clip.fps)
         frames = conform(frames, clip.fps, fmt)
         write_video(frames, target, fps=fmt.fps, options=MP4_OPTIONS)
-    else:  # the reference motion clip keeps its own length; its size only fits the candidates'
+    else:  # the reference motion clip: re-encoded (no metadata) at its own size, length and fps
         write_video(frames, target, fps=clip.fps or fmt.fps, options=MP4_OPTIONS)
 
 

@@ -153,15 +153,11 @@ def _item_ids(count: int, rng: np.random.Generator) -> list[str]:
     return [str(i) for i in rng.permutation(sorted(ids))]
 
 
+CASE_FIELDS = ("case_id", "prompt", "subject", "motion", "background", "seed")
+
+
 def _case_fields(c: Candidate) -> dict[str, Any]:
-    return {
-        "case_id": c.case_id,
-        "prompt": c.prompt,
-        "subject": c.subject,
-        "motion": c.motion,
-        "background": c.background,
-        "seed": c.seed,
-    }
+    return {name: getattr(c, name) for name in CASE_FIELDS}
 
 
 def build_plan(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -223,11 +224,10 @@ class StudyState:
 
 def _iso(value: Any, name: str) -> str:
     try:
-        if not isinstance(value, str):
+        if not isinstance(value, str) or datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is None:
             raise ValueError
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise BadRequest(f"{name} must be an ISO 8601 time") from None
+        raise BadRequest(f"{name} must be an ISO 8601 time with its time zone (as Date.toISOString() writes)") from None
     return value
 
 
@@ -310,4 +310,8 @@ def serve(folder: Path, port: int = 8765, *, log_level: str = "warning") -> None
     """Serve on 127.0.0.1 only: the study's raters reach it through a tunnel or proxy the operator sets up."""
     import uvicorn
 
-    uvicorn.run(create_app(folder), host="127.0.0.1", port=port, log_level=log_level, access_log=False)
+    app = create_app(folder)
+    state: StudyState = app.state.study
+    for problem in [*state.store.problems, *state.book.problems]:
+        print(f"warning: {problem}", file=sys.stderr)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level=log_level, access_log=False)

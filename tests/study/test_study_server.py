@@ -112,6 +112,7 @@ def _bad(state, study):
         "sides swapped": (400, body_for(state, left_token=item["right_token"], right_token=item["left_token"])),
         "bad judgment id": (400, body_for(state, judgment_id="x")),
         "bad time": (400, body_for(state, answered_at="yesterday")),
+        "time without a zone": (400, body_for(state, answered_at="2026-12-06T10:00:05")),
         "negative rt": (400, body_for(state, rt_ms=-1)),
     }
 
