@@ -252,8 +252,8 @@ def build_plan(
     for (item, _), who in zip(regular, judges, strict=True):
         for r in who:
             slots[r].append(item["item_id"])
-    for i, item in enumerate(gold_pool):
-        slots[i % raters].append(item["item_id"])
+    for i, item in enumerate(gold_pool):  # consecutive pool items (kinds alternate) go to the same rater
+        slots[(i // max(1, gold_per_rater)) % raters].append(item["item_id"])
     if gold_pool and len(gold_pool) < gold_per_rater * raters:
         plan.notes.append(f"only {len(gold_pool)} gold item(s) for {raters} rater(s); some raters share or lack them")
     # per-rater order, left/right, repeats (the same pair again later, sides swapped)
