@@ -38,7 +38,9 @@ class LoadResult:
     lost: int
     elapsed_s: float
     downtime_s: float
-    latencies_ms: list[float] = field(repr=False, default_factory=list)
+    latencies_ms: list[float] = field(repr=False, default_factory=list)  # in the order acknowledged
+    acked_at_kill: int = 0
+    acked_at_restart: int = 0
     skipped_lines: int = 0
 
     @property
@@ -46,9 +48,13 @@ class LoadResult:
         """Acknowledged judgments per second while a server was up."""
         return self.acknowledged / max(1e-9, self.elapsed_s - self.downtime_s)
 
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies_ms)
+    def percentile(self, q: float, latencies: list[float] | None = None) -> float:
+        ordered = sorted(self.latencies_ms if latencies is None else latencies)
         return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else float("nan")
+
+    def steady(self) -> tuple[list[float], list[float]]:
+        """Latencies before the kill, and after the restart less each rater's first (resent, bunched) one."""
+        return self.latencies_ms[: self.acked_at_kill], self.latencies_ms[self.acked_at_restart + self.raters :]
 
     def lines(self) -> list[str]:
         return [
@@ -58,7 +64,9 @@ class LoadResult:
             f"skipped (truncated) lines: {self.skipped_lines}",
             f"throughput: {self.throughput:.0f} judgments/s (server up {self.elapsed_s - self.downtime_s:.2f} s; "
             f"restart took {self.downtime_s:.2f} s)",
-            f"latency: p50 {self.percentile(50):.1f} ms, p99 {self.percentile(99):.1f} ms",
+            f"latency: p50 {self.percentile(50):.1f} ms, p99 {self.percentile(99):.1f} ms (all judgments)",
+            f"latency p99 before the kill: {self.percentile(99, self.steady()[0]):.1f} ms; after the restart, "
+            f"each rater's first judgment left out: {self.percentile(99, self.steady()[1]):.1f} ms",
         ]
 
 
@@ -168,7 +176,7 @@ def run_load(folder: Path, *, raters: int, judgments: int, kill_after: int | Non
     kill_after = (raters * judgments) // 2 if kill_after is None else kill_after
     run = Run()
     server = start_server(folder, port)
-    downtime = 0.0
+    downtime, at_kill, at_restart = 0.0, 0, 0
     started = time.perf_counter()
     threads = [SimulatedRater(port, f"load-{i:03d}", judgments, run) for i in range(raters)]
     try:
@@ -179,9 +187,11 @@ def run_load(folder: Path, *, raters: int, judgments: int, kill_after: int | Non
         if any(t.is_alive() for t in threads):
             killed = time.perf_counter()
             os.kill(server.pid, signal.SIGKILL)
+            at_kill = len(run.acked)
             server.wait()
             server = start_server(folder, port)
             downtime = time.perf_counter() - killed
+            at_restart = len(run.acked)
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - started
@@ -210,5 +220,7 @@ def run_load(folder: Path, *, raters: int, judgments: int, kill_after: int | Non
         elapsed_s=elapsed,
         downtime_s=downtime,
         latencies_ms=run.latencies,
+        acked_at_kill=at_kill,
+        acked_at_restart=at_restart,
         skipped_lines=len(problems),
     )
