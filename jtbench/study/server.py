@@ -29,6 +29,7 @@ STATIC = Path(__file__).parent / "static"
 JUDGMENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,80}$")
 SESSION_ID = re.compile(r"^[A-Za-z0-9_.-]{0,80}$")
 NO_STORE = {"Cache-Control": "no-store"}
+MAX_BODY = 64 * 1024  # a judgment is a few hundred bytes
 
 
 class BadRequest(Exception):
@@ -236,6 +237,8 @@ def _error(exc: BadRequest) -> JSONResponse:
 
 
 def _body(request_body: bytes) -> Any:
+    if len(request_body) > MAX_BODY:
+        raise BadRequest(f"the body is larger than {MAX_BODY} bytes", 413)
     try:
         return json.loads(request_body)
     except (ValueError, UnicodeDecodeError):

@@ -114,6 +114,7 @@ def _bad(state, study):
         "bad time": (400, body_for(state, answered_at="yesterday")),
         "time without a zone": (400, body_for(state, answered_at="2026-12-06T10:00:05")),
         "negative rt": (400, body_for(state, rt_ms=-1)),
+        "huge body": (413, body_for(state, session_id="x" * 70_000)),
     }
 
 
