@@ -26,3 +26,19 @@ def study(demo_study, tmp_path) -> Path:
     shutil.copytree(demo_study, copy)
     return copy
 
+
+@pytest.fixture(scope="session")
+def demo_secrets(demo_run) -> set[str]:
+    """What must never be served: method names, case ids (the videos' folders), the videos' and photos'
+    original paths (a bare ``0.mp4`` would match the end of a token name by chance, so never alone)."""
+    from jtbench.io.tables import read_results
+
+    results = read_results(demo_run)
+    names = set(results["method"]) | set(results["case_id"]) | set(results["video_sha256"])
+    for video in results["video"]:
+        parts = Path(video).parts
+        names |= {"/".join(parts[-2:]), "/".join(parts[-3:])}
+    for photo in (demo_run / "data" / "subjects").glob("*/*.jpg"):
+        names.add(f"{photo.parent.name}/{photo.name}")
+    return names
+

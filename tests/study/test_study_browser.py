@@ -11,12 +11,10 @@ import json
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import uvicorn
 
-from jtbench.io.tables import read_results
 from jtbench.study.loadcheck import free_port
 from jtbench.study.server import create_app
 
@@ -39,19 +37,7 @@ def server(study):
     thread.join(timeout=10)
 
 
-def secrets_of(demo_run: Path) -> set[str]:
-    """Method names, case ids (the videos' folders) and original file paths/names of the study's inputs."""
-    results = read_results(demo_run)
-    names = set(results["method"]) | set(results["case_id"])
-    for video in results["video"]:
-        parts = Path(video).parts
-        names |= {"/".join(parts[-2:]), "/".join(parts[-3:])}
-    for photo in (demo_run / "data" / "subjects").glob("*/*.jpg"):
-        names.add(f"{photo.parent.name}/{photo.name}")
-    return names
-
-
-def test_rater_walks_through_the_study(chromium_browser, server, study, demo_run):
+def test_rater_walks_through_the_study(chromium_browser, server, study, demo_secrets):
     doc = json.loads((study / "study.json").read_text())
     code = doc["completion"]["code"]
     context = chromium_browser.new_context()
@@ -148,7 +134,7 @@ def test_rater_walks_through_the_study(chromium_browser, server, study, demo_run
     media = [context.request.get(url).body() for url in sorted(media_urls)]
     assert len(media) >= 5 and all(len(b) > 1000 for b in media)
     text = "\n".join(url for url, _ in served) + "\n".join(b.decode() for u, b in served if "/media/" not in u)
-    for secret in secrets_of(demo_run):
+    for secret in demo_secrets:
         assert secret not in text, secret
         assert all(secret.encode() not in body for body in media), secret
     context.close()
