@@ -77,7 +77,6 @@ def serve(
     """Serve the rating page on 127.0.0.1 (raters open /?rater=ID, or Prolific's PROLIFIC_PID link)."""
     from jtbench.study.server import serve as run_server
 
-    typer.echo(f"rating page: http://127.0.0.1:{port}/?rater=YOUR_ID  (Ctrl+C stops; every answer is already on disk)")
     run_server(study, port)
 
 

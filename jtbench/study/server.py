@@ -317,4 +317,5 @@ def serve(folder: Path, port: int = 8765, *, log_level: str = "warning") -> None
     state: StudyState = app.state.study
     for problem in [*state.store.problems, *state.book.problems]:
         print(f"warning: {problem}", file=sys.stderr)
+    print(f"rating page: http://127.0.0.1:{port}/?rater=YOUR_ID  (Ctrl+C stops; every answer is already on disk)")
     uvicorn.run(app, host="127.0.0.1", port=port, log_level=log_level, access_log=False)
