@@ -34,7 +34,7 @@ def root(
 
 
 def _register() -> None:
-    from jtbench.cli import data, demo, doctor, listing, methods, report, run, score, weights
+    from jtbench.cli import data, demo, doctor, listing, meta_eval, methods, report, run, score, weights
 
     app.add_typer(listing.app, name="list")
     app.add_typer(data.app, name="data")
@@ -45,6 +45,7 @@ def _register() -> None:
     app.command("demo")(demo.demo)
     app.add_typer(weights.app, name="weights")
     app.add_typer(methods.app, name="methods")
+    app.command("meta-eval")(meta_eval.meta_eval)
 
 
 _register()

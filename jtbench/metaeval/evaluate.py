@@ -85,3 +85,15 @@ def value(result: MetaEval, metric: str, dimension: str, statistic: str, raters:
     if hit.empty:
         return pd.Series({"value": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": 0, "note": "absent"})
     return hit.iloc[0]
+
+
+def empty_result() -> MetaEval:
+    """No human judgments (``--perturb`` alone)."""
+    return MetaEval(pd.DataFrame(columns=list(TABLE_COLUMNS)), pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
+
+
+def add_synthetic(result: MetaEval, stats: list[Stat]) -> None:
+    """Append the ``--perturb`` rows (raters = "synthetic") to the table."""
+    rows = pd.DataFrame(_rows(stats, "synthetic"), columns=list(TABLE_COLUMNS))
+    result.table = pd.concat([result.table, rows], ignore_index=True) if len(result.table) else rows
+    result.table["n"] = result.table["n"].astype("int64")

@@ -9,6 +9,7 @@ Metrics where lower is better (ARS) are negated here, so every statistic reads "
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 from jtbench.errors import InputError
 from jtbench.io.tables import metric_columns
 from jtbench.metrics.base import PAPER_COLUMNS
-from jtbench.report.composites import COMPOSITES, LOWER_IS_BETTER, add_composites
+from jtbench.report.composites import COMPOSITES, LOWER_IS_BETTER, CompositeWarning, add_composites
 
 RESPONSE_SIGN = {"a": 1.0, "b": -1.0, "tie": 0.0, "both_bad": 0.0}
 
@@ -53,7 +54,9 @@ def combine_results(tables: list[pd.DataFrame], *, allow_mixed: bool, names: lis
                              fix="re-score with one jtbench version, or pass --allow-mixed")  # fmt: skip
     df = df.reset_index(drop=True)
     if all(c in df.columns for c in PAPER_COLUMNS) and "case_id" in df.columns:
-        df = add_composites(df, group_by=["case_id", "seed"])  # per-video ARS/NAS/AAS among one case's methods
+        with warnings.catch_warnings():  # a composite undefined in some case is NaN there, as in reports
+            warnings.simplefilter("ignore", CompositeWarning)
+            df = add_composites(df, group_by=["case_id", "seed"])  # per-video ARS/NAS/AAS among one case's methods
     return df
 
 

@@ -25,6 +25,8 @@ from jtbench.metrics.base import PAPER_COLUMNS
 
 DIMENSIONS = ("appearance_fidelity", "motion_fidelity", "text_alignment", "overall")
 ANSWERS = np.array(["a", "b", "tie"])
+FOLLOWERS = ("CLIP-I", "Mot-Fid", "CLIP-T", "Aesth-Q")  # one per dimension, in DIMENSIONS order
+NOISE_METRIC = "Img-Q"
 
 
 @dataclass
@@ -66,6 +68,8 @@ def simulate_study(
     seed: int = 0,
 ) -> SimulatedStudy:
     """A study of ``cases`` × all method pairs × ``dimensions`` × ``ratings_per_pair`` judgments."""
+    if len(dimensions) > len(FOLLOWERS):
+        raise ValueError(f"at most {len(FOLLOWERS)} dimensions (one follower metric each)")
     rng = np.random.default_rng(seed)
     names = [f"method-{chr(ord('A') + i)}" for i in range(methods)]
     strength = np.linspace(1.0, -1.0, methods)
@@ -76,11 +80,10 @@ def simulate_study(
 
     # results: one row per video
     columns: dict[str, np.ndarray] = {}
-    followers = {}
+    followers = dict(zip(dimensions, FOLLOWERS, strict=False))
     for d, dim in enumerate(dimensions):
-        columns[PAPER_COLUMNS[d]] = 50 + 10 * (quality[..., d] + rng.normal(0, 0.3, size=(cases, methods)))
-        followers[dim] = PAPER_COLUMNS[d]
-    for column in PAPER_COLUMNS[len(dimensions):]:
+        columns[followers[dim]] = 50 + 10 * (quality[..., d] + rng.normal(0, 0.3, size=(cases, methods)))
+    for column in (c for c in PAPER_COLUMNS if c not in columns):
         columns[column] = 50 + 10 * rng.normal(size=(cases, methods))
     for k in range(extra_metrics):
         mix = (k + 1) / (extra_metrics + 1)
@@ -136,4 +139,4 @@ def simulate_study(
     ratings["score"] = ratings["score"].astype("Int64")
     ratings = ratings.reindex(columns=list(RATING_COLUMNS))
     planted = {dim: _expected_alpha(np.array(labels), noise) for dim, labels in true_labels.items()}
-    return SimulatedStudy(ratings, results, names, followers, PAPER_COLUMNS[-1], randoms, planted)
+    return SimulatedStudy(ratings, results, names, followers, NOISE_METRIC, randoms, planted)
