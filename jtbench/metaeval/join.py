@@ -60,6 +60,14 @@ def combine_results(tables: list[pd.DataFrame], *, allow_mixed: bool, names: lis
     return df
 
 
+def case_keys(case_ids, seeds) -> np.ndarray:
+    """One bootstrap unit per (case_id, seed): the same text for ratings and results rows."""
+    def seed(s) -> str:
+        return "" if s is None or pd.isna(s) else str(int(s))
+
+    return np.array([f"{c}#{seed(s)}" for c, s in zip(case_ids, seeds, strict=True)], dtype=object)
+
+
 def _lookup(results: pd.DataFrame) -> tuple[dict, dict]:
     by_sha = {(m, s): i for i, (m, s) in enumerate(zip(results["method"], results["video_sha256"], strict=True))}
     by_case: dict[tuple, list[int]] = {}
@@ -87,7 +95,7 @@ def join(ratings: pd.DataFrame, results: pd.DataFrame) -> Joined:
     r = ratings
     row_a = np.array([_row(m, s, c, by_sha, by_case) for m, s, c in zip(r["method_a"], r["video_sha256_a"], r["case_id"], strict=True)], dtype=int)  # noqa: E501
     row_b = np.array([_row(m, s, c, by_sha, by_case) for m, s, c in zip(r["method_b"], r["video_sha256_b"], r["case_id"], strict=True)], dtype=int)  # noqa: E501
-    case = r["case_id"].astype(str) + "#" + r["seed"].astype(str)
+    case = pd.Series(case_keys(r["case_id"], r["seed"]), index=r.index)
     checks = r[r["kind"].isin(["gold", "repeat"])]
     is_pair, is_single = (r["kind"] == "pair").to_numpy(), (r["kind"] == "single").to_numpy()
     missing = (is_pair & ((row_a < 0) | (row_b < 0))) | (is_single & (row_a < 0))

@@ -54,17 +54,16 @@ def method_level(pairs: pd.DataFrame, results: pd.DataFrame, values: np.ndarray,
                         "log-strength, mean 0"))  # fmt: skip
         out.append(Stat(HUMAN, dimension, f"rank_ub[{name}]", float(rank_ub[i]), n=len(pairs), test=test))
     # each metric's accuracy on the method pairs, against the BT order (both resampled together)
-    rated_cases = set(pairs["case"])
-    case_key = results["case_id"].astype(str) + "#" + results["seed"].astype(str)
-    rows = np.flatnonzero(case_key.isin(rated_cases).to_numpy() & results["method"].isin(names).to_numpy())
-    row_case = pd.Categorical(case_key.to_numpy()[rows], categories=rs.names).codes
-    row_method = np.array([index[m] for m in results["method"].to_numpy()[rows]])
+    # the rated videos, each in the case it was rated in
+    rows, first = np.unique(np.r_[pairs["row_a"].to_numpy(), pairs["row_b"].to_numpy()], return_index=True)
+    row_case = np.r_[rs.codes, rs.codes][first]
+    row_method = np.array([index[m] for m in methods_of_row[rows]], dtype=int)
     upper = np.triu_indices(k, 1)
     human_sign = np.sign(beta[:, None] - beta[None, :])[upper]
     boot_sign = np.sign(boot[:, :, None] - boot[:, None, :])[:, upper[0], upper[1]]
     for j, metric in enumerate(metrics):
         v = values[rows, j]
-        ok = np.isfinite(v) & (row_case >= 0)
+        ok = np.isfinite(v)
         sums, counts = np.zeros((rs.n_cases, k)), np.zeros((rs.n_cases, k))
         np.add.at(sums, (row_case[ok], row_method[ok]), v[ok])
         np.add.at(counts, (row_case[ok], row_method[ok]), 1.0)

@@ -37,12 +37,14 @@ def leave_one_out_pool(pairs: pd.DataFrame) -> pd.Series:
 def _oriented(frame: pd.DataFrame) -> pd.Series:
     """Each judgment's answer (+1 / −1 / 0) for the video pair in a fixed order, keyed by
     (rater, dimension, video pair), so a repeat shown the other way round compares correctly."""
-    a = frame["method_a"].astype(str) + "/" + frame["video_sha256_a"].astype(str)
-    b = frame["method_b"].astype(str) + "/" + frame["video_sha256_b"].astype(str)
-    first, second = np.where(a <= b, a, b), np.where(a <= b, b, a)
-    key = frame["rater_id"].astype(str) + "|" + frame["dimension"].astype(str) + "|" + first + "|" + second
-    sign = frame["response"].map(RESPONSE_SIGN).to_numpy() * np.where(a <= b, 1.0, -1.0)
-    return pd.Series(sign, index=key.to_numpy())
+    def text(column: str) -> list[str]:
+        return [str(v) for v in frame[column]]
+
+    a = [f"{m}/{s}" for m, s in zip(text("method_a"), text("video_sha256_a"), strict=True)]
+    b = [f"{m}/{s}" for m, s in zip(text("method_b"), text("video_sha256_b"), strict=True)]
+    keys = [f"{r}|{d}|{min(x, y)}|{max(x, y)}" for r, d, x, y in zip(text("rater_id"), text("dimension"), a, b, strict=True)]
+    order = np.array([1.0 if x <= y else -1.0 for x, y in zip(a, b, strict=True)])
+    return pd.Series(frame["response"].map(RESPONSE_SIGN).to_numpy(dtype=float) * order, index=keys)
 
 
 def flag_raters(ratings: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
