@@ -34,12 +34,16 @@ def main() -> None:
     results = combine_results([sim.results], allow_mixed=False, names=["simulated"])
     made = time.perf_counter()
     pairs = (ratings["kind"] == "pair").sum()
-    print(f"simulated study: {pairs} pair judgments, {ratings['rater_id'].nunique()} raters, "
-          f"{len(results)} videos, {made - start:.1f} s")  # fmt: skip
+    print(
+        f"simulated study: {pairs} pair judgments, {ratings['rater_id'].nunique()} raters, "
+        f"{len(results)} videos, {made - start:.1f} s"
+    )
     result = meta_evaluate(ratings, results, resamples=args.resamples, seed=0)
     computed = time.perf_counter()
-    print(f"statistics: {len(result.metrics)} metric columns x {len(result.dimensions)} dimensions, "
-          f"{len(result.table)} rows, {args.resamples} resamples: {computed - made:.1f} s")  # fmt: skip
+    print(
+        f"statistics: {len(result.metrics)} metric columns x {len(result.dimensions)} dimensions, "
+        f"{len(result.table)} rows, {args.resamples} resamples: {computed - made:.1f} s"
+    )
     total = computed - made
     if not args.no_write:
         from jtbench.metaeval.report import write_meta_eval

@@ -44,10 +44,16 @@ def meta_eval(
     out: Path = typer.Option(..., "--out", help="Output folder: meta_eval.parquet/.md/.tex, meta_eval/index.html."),
     resamples: int = typer.Option(1000, "--resamples", min=10, help="Bootstrap resamples and permutations."),
     seed: int = typer.Option(0, "--seed", help="Seed of the resampling (and of the perturbations)."),
-    allow_mixed: bool = typer.Option(False, "--allow-mixed", help="Accept results of mixed backbones / metric versions."),
-    perturb: bool = typer.Option(False, "--perturb", help="Add synthetic judgments from perturbed copies of the videos."),
+    allow_mixed: bool = typer.Option(
+        False, "--allow-mixed", help="Accept results of mixed backbones / metric versions."
+    ),
+    perturb: bool = typer.Option(
+        False, "--perturb", help="Add synthetic judgments from perturbed copies of the videos."
+    ),
     perturbations: list[str] = typer.Option([], "--perturbations", help="Perturbation ids (default: all in the YAML)."),
-    manifest: Path = typer.Option(None, "--perturbations-file", help="A perturbations.yaml (default: the shipped one)."),
+    manifest: Path = typer.Option(
+        None, "--perturbations-file", help="A perturbations.yaml (default: the shipped one)."
+    ),
     metrics: list[str] = typer.Option([], "--metrics", help="--perturb: metrics to score (default: the ten)."),
     methods: list[str] = typer.Option([], "--methods", help="--perturb: only these methods' videos (a,b)."),
     backbones: Backbones = typer.Option(Backbones.paper, "--backbones", help="--perturb: paper or tiny backbones."),
@@ -57,16 +63,44 @@ def meta_eval(
 ) -> None:
     """Metric/human agreement with confidence intervals (SPEC §7), and --perturb synthetic judgments."""
     try:
-        code = _run(inputs, out, resamples, seed, allow_mixed, perturb, perturbations, manifest, metrics,
-                    backbones.value, data, device, offline, parse_metric_names(methods))  # fmt: skip
+        code = _run(
+            inputs,
+            out,
+            resamples,
+            seed,
+            allow_mixed,
+            perturb,
+            perturbations,
+            manifest,
+            metrics,
+            backbones.value,
+            data,
+            device,
+            offline,
+            parse_metric_names(methods),
+        )
     except JtbenchError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
     raise typer.Exit(code)
 
 
-def _run(inputs, out, resamples, seed, allow_mixed, perturb, perturbations, manifest, metrics, backbones, data,
-         device, offline, methods=None) -> int:  # fmt: skip
+def _run(
+    inputs,
+    out,
+    resamples,
+    seed,
+    allow_mixed,
+    perturb,
+    perturbations,
+    manifest,
+    metrics,
+    backbones,
+    data,
+    device,
+    offline,
+    methods=None,
+) -> int:
     from jtbench.io.tables import read_results
     from jtbench.metaeval.evaluate import MetaEval, empty_result, meta_evaluate
     from jtbench.metaeval.join import combine_results
@@ -79,19 +113,28 @@ def _run(inputs, out, resamples, seed, allow_mixed, perturb, perturbations, mani
     if not result_paths:
         raise InputError("no results given", fix="pass RATINGS then one or more results.parquet files or run folders")
     if ratings_path is None and not perturb:
-        raise InputError(f"{inputs[0]} is a results table, and no ratings were given",
-                         fix="pass the ratings file first, or --perturb for synthetic judgments only")  # fmt: skip
+        raise InputError(
+            f"{inputs[0]} is a results table, and no ratings were given",
+            fix="pass the ratings file first, or --perturb for synthetic judgments only",
+        )
     for path in result_paths:
         if not _is_results(path):
-            raise InputError("not a results table (needs video_sha256; ratings go first)", file=path,
-                             fix="pass results.parquet files or folders holding one")  # fmt: skip
+            raise InputError(
+                "not a results table (needs video_sha256; ratings go first)",
+                file=path,
+                fix="pass results.parquet files or folders holding one",
+            )
     tables = [read_results(p) for p in result_paths]
     results = combine_results(tables, allow_mixed=allow_mixed, names=[str(p) for p in result_paths])
     provenance = dict(
-        command="jtbench meta-eval", created_at=utc_now(), git_commit=git_commit(), resamples=resamples, seed=seed,
+        command="jtbench meta-eval",
+        created_at=utc_now(),
+        git_commit=git_commit(),
+        resamples=resamples,
+        seed=seed,
         results={str(p): _digest(p) for p in result_paths},
         ratings={str(ratings_path): _digest(ratings_path)} if ratings_path else None,
-    )  # fmt: skip
+    )
     if ratings_path is not None:
         result: MetaEval = meta_evaluate(read_ratings(ratings_path), results, resamples=resamples, seed=seed)
     else:
@@ -101,16 +144,32 @@ def _run(inputs, out, resamples, seed, allow_mixed, perturb, perturbations, mani
     if perturb:
         chosen = results if not methods else results[results["method"].isin(methods)]
         if chosen.empty:
-            raise InputError(f"no results rows for --methods {methods}", fix=f"choose from {sorted(set(results['method']))}")
-        code = _perturb(result, chosen, result_paths, out, perturbations, manifest, metrics, backbones, data, device,
-                        offline, seed, provenance)  # fmt: skip
+            raise InputError(
+                f"no results rows for --methods {methods}", fix=f"choose from {sorted(set(results['method']))}"
+            )
+        code = _perturb(
+            result,
+            chosen,
+            result_paths,
+            out,
+            perturbations,
+            manifest,
+            metrics,
+            backbones,
+            data,
+            device,
+            offline,
+            seed,
+            provenance,
+        )
     write_meta_eval(result, out, provenance=provenance, tiny=tiny)
     _summary(result, out, tiny)
     return code
 
 
-def _perturb(result, results, result_paths, out, ids, manifest, metrics, backbones, data, device, offline, seed,
-             provenance) -> int:  # fmt: skip
+def _perturb(
+    result, results, result_paths, out, ids, manifest, metrics, backbones, data, device, offline, seed, provenance
+) -> int:
     from jtbench.benchmark import Benchmark
     from jtbench.cli.score import _score
     from jtbench.io.perturb import load_perturbations
@@ -124,29 +183,57 @@ def _perturb(result, results, result_paths, out, ids, manifest, metrics, backbon
     if unknown:
         raise InputError(f"unknown perturbation(s) {unknown}", fix=f"choose from {', '.join(known)}")
     if len(result_paths) != 1:
-        raise InputError("--perturb takes one results table (its videos are perturbed)", fix="pass one run or score folder")
+        raise InputError(
+            "--perturb takes one results table (its videos are perturbed)", fix="pass one run or score folder"
+        )
     source = result_paths[0] if result_paths[0].is_dir() else result_paths[0].parent
     if data is None and (source / "data").is_dir():
         data = source / "data"
     folder = Path(out) / "perturb"
-    plan = synthetic.plan(results, source, folder, {k: known[k] for k in chosen}, Benchmark.load(data_root=data), seed=seed)
+    plan = synthetic.plan(
+        results, source, folder, {k: known[k] for k in chosen}, Benchmark.load(data_root=data), seed=seed
+    )
     index = synthetic.write_index(plan, folder)
-    typer.echo(f"perturb: {len(plan)} index rows ({(plan['perturbation'] != 'original').sum()} perturbed or control) → {index}")
-    code = _score(None, index, folder, None, None, parse_metric_names(metrics), data, device, 16, "anchor", backbones,
-                  offline, [], False)  # fmt: skip
+    typer.echo(
+        f"perturb: {len(plan)} index rows ({(plan['perturbation'] != 'original').sum()} perturbed or control) → {index}"
+    )
+    code = _score(
+        None,
+        index,
+        folder,
+        None,
+        None,
+        parse_metric_names(metrics),
+        data,
+        device,
+        16,
+        "anchor",
+        backbones,
+        offline,
+        [],
+        False,
+    )
     scored = read_results(folder)
     stats = synthetic.analyse(plan, scored, {k: known[k] for k in chosen}, metric_columns(scored))
     add_synthetic(result, stats)
-    provenance["perturb"] = dict(perturbations=chosen, backbones=backbones, index=str(index),
-                                 plan_sha256=hashlib.sha256(plan.to_csv(index=False).encode()).hexdigest(),
-                                 manifest=json.dumps(manifest and str(manifest)))  # fmt: skip
+    provenance["perturb"] = dict(
+        perturbations=chosen,
+        backbones=backbones,
+        index=str(index),
+        plan_sha256=hashlib.sha256(plan.to_csv(index=False).encode()).hexdigest(),
+        manifest=json.dumps(manifest and str(manifest)),
+    )
     return 0 if code == 0 else 1
 
 
 def _summary(result, out: Path, tiny: bool) -> None:
     for warning in result.warnings:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
-    typer.echo(f"meta-eval: {len(result.table)} statistics → {out / 'meta_eval.parquet'}, meta_eval.md, meta_eval.tex, "
-               f"{out / 'meta_eval' / 'index.html'}")  # fmt: skip
+    typer.echo(
+        f"meta-eval: {len(result.table)} statistics → {out / 'meta_eval.parquet'}, meta_eval.md, meta_eval.tex, "
+        f"{out / 'meta_eval' / 'index.html'}"
+    )
     if tiny:
-        typer.secho("NOTE: tiny random backbones — the pages show the pipeline, not the metrics.", fg="yellow", err=True)
+        typer.secho(
+            "NOTE: tiny random backbones — the pages show the pipeline, not the metrics.", fg="yellow", err=True
+        )

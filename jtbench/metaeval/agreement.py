@@ -41,13 +41,23 @@ class Stat:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class Settings:
+    """How intervals and tests are drawn: resamples (and permutations), seed, interval level."""
+
+    resamples: int = 1000
+    seed: int = 0
+    level: float = 0.95
+
+
 class Resampler:
     """Case indices of judgments and the bootstrap weights over those cases."""
 
-    def __init__(self, cases: np.ndarray, resamples: int, seed: int) -> None:
+    def __init__(self, cases: np.ndarray, settings: Settings) -> None:
+        self.settings = settings
         self.codes, self.names = pd.factorize(pd.Series(cases), sort=True)
         self.n_cases = len(self.names)
-        self.weights = stats.bootstrap_weights(self.n_cases, resamples, seed)
+        self.weights = stats.bootstrap_weights(self.n_cases, settings.resamples, settings.seed)
         n = len(self.codes)
         self.indicator = sparse.csr_matrix((np.ones(n), (self.codes, np.arange(n))), shape=(self.n_cases, n))
 
@@ -111,20 +121,25 @@ def add_acc23(batch: Batch, template: Stat, human: np.ndarray, delta: np.ndarray
     thresholds = np.union1d(stats.tie_thresholds(delta[valid], THRESHOLDS), [eps])
     correct = stats.correct_matrix(human, np.where(valid, delta, np.inf), thresholds) & valid[:, None]
     note = f"tuned tie threshold ε = {eps:.4g}" + (f"; {template.note}" if template.note else "")
-    batch.add(replace(template, value=point, n=int(valid.sum()), note=note), batch.rs.per_case(correct.astype(float)),
-              batch.rs.per_case(valid.astype(float)))  # fmt: skip
+    batch.add(
+        replace(template, value=point, n=int(valid.sum()), note=note),
+        batch.rs.per_case(correct.astype(float)),
+        batch.rs.per_case(valid.astype(float)),
+    )
     return eps, stats.correct_matrix(human, delta, [eps])[:, 0] & valid
 
 
-def pairwise_table(pairs: pd.DataFrame, values: np.ndarray, metrics: list[str], dimension: str,
-                   resamples: int, seed: int, level: float) -> list[Stat]:  # fmt: skip
+def pairwise_table(
+    pairs: pd.DataFrame, values: np.ndarray, metrics: list[str], dimension: str, settings: Settings
+) -> list[Stat]:
     """acc23, accuracy without ties, metric-vs-pool acc23, the human ceiling, α, permutation clusters."""
     out: list[Stat] = []
     n = len(pairs)
     if n < MIN_JUDGMENTS or pairs["case"].nunique() < MIN_CASES:
         note = f"{n} judgment(s) in {pairs['case'].nunique()} case(s): too few (need {MIN_JUDGMENTS} in {MIN_CASES})"
         return [Stat(m, dimension, s, np.nan, n=n, note=note) for m in metrics for s in ("acc23", "acc_no_ties")]
-    rs = Resampler(pairs["case"].to_numpy(), resamples, seed)
+    rs = Resampler(pairs["case"].to_numpy(), settings)
+    level, resamples = settings.level, settings.resamples
     batch = Batch(rs, level)
     h = pairs["h"].to_numpy(dtype=float)
     delta = values[pairs["row_a"].to_numpy()] - values[pairs["row_b"].to_numpy()]
@@ -139,35 +154,72 @@ def pairwise_table(pairs: pd.DataFrame, values: np.ndarray, metrics: list[str], 
         valid = np.isfinite(d)
         note = "" if valid.all() else f"{(~valid).sum()} judgment(s) without a value left out"
         if valid.sum() < MIN_JUDGMENTS:
-            out.append(Stat(metric, dimension, "acc23", np.nan, n=int(valid.sum()), note="too few judgments with a value"))
+            out.append(
+                Stat(metric, dimension, "acc23", np.nan, n=int(valid.sum()), note="too few judgments with a value")
+            )
             continue
-        eps, corrects[:, j] = add_acc23(batch, Stat(metric, dimension, "acc23", np.nan, test=test, note=note), h, d, valid)
+        eps, corrects[:, j] = add_acc23(
+            batch, Stat(metric, dimension, "acc23", np.nan, test=test, note=note), h, d, valid
+        )
         valids[:, j] = valid
         scores[j] = corrects[valid, j].mean()
         out.append(Stat(metric, dimension, "tie_threshold", eps, n=int(valid.sum()), test="maximises acc23"))
         strict = valid & (h != 0)
         right = (np.sign(d) == h).astype(float)
-        batch.add_rate(Stat(metric, dimension, "acc_no_ties", right[strict].mean() if strict.any() else np.nan,
-                            n=int(strict.sum()), test=test), right, strict)  # fmt: skip
+        batch.add_rate(
+            Stat(
+                metric,
+                dimension,
+                "acc_no_ties",
+                right[strict].mean() if strict.any() else np.nan,
+                n=int(strict.sum()),
+                test=test,
+            ),
+            right,
+            strict,
+        )
         both = valid & pooled
         if both.sum() >= MIN_JUDGMENTS:
-            add_acc23(batch, Stat(metric, dimension, "acc23_vs_pool", np.nan, test=test,
-                                  note="metric against each judgment's pool of the other raters"),
-                      np.where(both, pool, 0.0), d, both)  # fmt: skip
+            add_acc23(
+                batch,
+                Stat(
+                    metric,
+                    dimension,
+                    "acc23_vs_pool",
+                    np.nan,
+                    test=test,
+                    note="metric against each judgment's pool of the other raters",
+                ),
+                np.where(both, pool, 0.0),
+                d,
+                both,
+            )
     if pooled.sum() >= MIN_JUDGMENTS:
         agree = (h == pool).astype(float)
-        batch.add_rate(Stat(HUMAN, dimension, "human_ceiling", agree[pooled].mean(), n=int(pooled.sum()), test=test,
-                            note="each rater against the other raters of the unit, never itself"), agree, pooled)  # fmt: skip
+        batch.add_rate(
+            Stat(
+                HUMAN,
+                dimension,
+                "human_ceiling",
+                agree[pooled].mean(),
+                n=int(pooled.sum()),
+                test=test,
+                note="each rater against the other raters of the unit, never itself",
+            ),
+            agree,
+            pooled,
+        )
     else:
         out.append(Stat(HUMAN, dimension, "human_ceiling", np.nan, n=int(pooled.sum()), note="no unit has 2+ ratings"))
     out = batch.stats() + out
     out.append(alpha_stat(pairs, dimension, {-1.0: 0, 0.0: 1, 1.0: 2}, "h", "nominal", rs, level))
-    out += clusters(metrics, scores, rs, corrects, valids, dimension, resamples, seed)
+    out += clusters(metrics, scores, rs, corrects, valids, dimension)
     return out
 
 
-def alpha_stat(frame: pd.DataFrame, dimension: str, codes: dict, column: str, level_name: str, rs: Resampler,
-               level: float) -> Stat:  # fmt: skip
+def alpha_stat(
+    frame: pd.DataFrame, dimension: str, codes: dict, column: str, level_name: str, rs: Resampler, level: float
+) -> Stat:
     """Krippendorff's α (the package's value) with a bootstrap interval from per-case coincidences."""
     units, unit_codes = np.unique(frame["unit"].to_numpy(), return_inverse=True)
     value_codes = frame[column].map(codes).to_numpy(dtype=int)
@@ -176,24 +228,34 @@ def alpha_stat(frame: pd.DataFrame, dimension: str, codes: dict, column: str, le
     pairable = int((counts.sum(axis=1) > 1).sum())
     if pairable < 2 or len(np.unique(value_codes)) < 2:
         return Stat(HUMAN, dimension, f"alpha_{level_name}", np.nan, n=pairable, note="too few units with 2+ ratings")
-    point = float(krippendorff.alpha(value_counts=counts, level_of_measurement=level_name,
-                                     value_domain=list(range(len(codes)))))  # fmt: skip
+    point = float(
+        krippendorff.alpha(value_counts=counts, level_of_measurement=level_name, value_domain=list(range(len(codes))))
+    )
     per_unit = stats.coincidences(unit_codes, value_codes, len(codes))
     unit_case = np.zeros(len(units), dtype=int)
     unit_case[unit_codes] = rs.codes
     per_case = np.zeros((rs.n_cases, len(codes) ** 2))
     np.add.at(per_case, unit_case, per_unit.reshape(len(units), -1))
     reps = stats.alpha_from_coincidences((rs.weights @ per_case).reshape(-1, len(codes), len(codes)), level_name)
-    return Stat(HUMAN, dimension, f"alpha_{level_name}", point, *interval(point, reps, level), pairable,
-                "krippendorff.alpha; bootstrap over cases", f"{level_name} over {pairable} units with 2+ ratings")  # fmt: skip
+    return Stat(
+        HUMAN,
+        dimension,
+        f"alpha_{level_name}",
+        point,
+        *interval(point, reps, level),
+        pairable,
+        "krippendorff.alpha; bootstrap over cases",
+        f"{level_name} over {pairable} units with 2+ ratings",
+    )
 
 
-def clusters(metrics, scores, rs: Resampler, corrects, valids, dimension, resamples, seed) -> list[Stat]:
+def clusters(metrics, scores, rs: Resampler, corrects, valids, dimension) -> list[Stat]:
     """Paired sign-flip permutation tests (per-case acc23 at each metric's ε) and significance clusters."""
     ok = np.flatnonzero(np.isfinite(scores))
     if len(ok) < 2:
         return []
-    flips = 1.0 - 2.0 * stats.sign_flips(rs.n_cases, resamples, seed + 1)
+    resamples = rs.settings.resamples
+    flips = 1.0 - 2.0 * stats.sign_flips(rs.n_cases, resamples, rs.settings.seed + 1)
     pvalues = np.ones((len(metrics), len(metrics)))
     i_idx, j_idx = np.triu_indices(len(ok), 1)
     first, second = ok[i_idx], ok[j_idx]
@@ -238,35 +300,59 @@ def _correlations(x, y, rs: Resampler, level, label: str, metric: str, dimension
     out = []
     for name, point, reps in (
         ("pearson" + label, pearsonr(x, y).statistic, weighted_pearson(x, y, w)),
-        ("spearman" + label, spearmanr(x, y).statistic, weighted_pearson(weighted_ranks(x, w), weighted_ranks(y, w), w)),
+        (
+            "spearman" + label,
+            spearmanr(x, y).statistic,
+            weighted_pearson(weighted_ranks(x, w), weighted_ranks(y, w), w),
+        ),
     ):
         point = float(point)
         out.append(Stat(metric, dimension, name, point, *interval(point, reps, level), len(x), test, note))
     return out
 
 
-def absolute_table(singles: pd.DataFrame, values: np.ndarray, metrics: list[str], dimension: str,
-                   resamples: int, seed: int, level: float) -> list[Stat]:  # fmt: skip
+def absolute_table(
+    singles: pd.DataFrame,
+    values: np.ndarray,
+    metrics: list[str],
+    dimension: str,
+    settings: Settings,
+) -> list[Stat]:
     """Kendall τ-b within each case (averaged), pooled Spearman/Pearson, α (ordinal), the ceiling."""
     videos = singles.groupby("row").agg(case=("case", "first"), score=("score", "mean")).reset_index()
     if len(videos) < MIN_JUDGMENTS or videos["case"].nunique() < MIN_CASES:
         note = f"{len(videos)} rated video(s): too few"
-        return [Stat(m, dimension, s, np.nan, n=len(videos), note=note) for m in metrics for s in ("kendall_tau_b", "spearman")]
-    rs = Resampler(videos["case"].to_numpy(), resamples, seed)
+        return [
+            Stat(m, dimension, s, np.nan, n=len(videos), note=note)
+            for m in metrics
+            for s in ("kendall_tau_b", "spearman")
+        ]
+    rs = Resampler(videos["case"].to_numpy(), settings)
+    level = settings.level
     out: list[Stat] = []
     human = videos["score"].to_numpy()
     groups = [np.flatnonzero(rs.codes == c) for c in range(rs.n_cases)]
     for j, metric in enumerate(metrics):
         metric_values = values[videos["row"].to_numpy(), j]
-        taus = np.array([kendalltau(metric_values[g], human[g], variant="b").statistic if len(g) > 1 else np.nan
-                         for g in groups])  # fmt: skip
+        taus = np.array(
+            [kendalltau(metric_values[g], human[g], variant="b").statistic if len(g) > 1 else np.nan for g in groups]
+        )
         finite = np.isfinite(taus)
         point = float(taus[finite].mean()) if finite.any() else np.nan
         with np.errstate(invalid="ignore"):
             reps = (rs.weights @ np.where(finite, taus, 0.0)) / (rs.weights @ finite)
-        out.append(Stat(metric, dimension, "kendall_tau_b", point, *interval(point, reps, level), int(finite.sum()),
-                        f"scipy kendalltau(variant='b') per case, mean over cases; bootstrap over {rs.n_cases} cases",
-                        f"{(~finite).sum()} case(s) undefined (one video or constant)" if (~finite).any() else ""))  # fmt: skip
+        out.append(
+            Stat(
+                metric,
+                dimension,
+                "kendall_tau_b",
+                point,
+                *interval(point, reps, level),
+                int(finite.sum()),
+                f"scipy kendalltau(variant='b') per case, mean over cases; bootstrap over {rs.n_cases} cases",
+                f"{(~finite).sum()} case(s) undefined (one video or constant)" if (~finite).any() else "",
+            )
+        )
         ok = np.isfinite(metric_values)
         if ok.all():
             out += _correlations(metric_values, human, rs, level, "", metric, dimension, "pooled over videos")
@@ -277,16 +363,26 @@ def absolute_table(singles: pd.DataFrame, values: np.ndarray, metrics: list[str]
     have = pool.notna().to_numpy()
     if have.sum() >= MIN_JUDGMENTS:
         pooled = singles[have]
-        prs = Resampler(pooled["case"].to_numpy(), resamples, seed)
+        prs = Resampler(pooled["case"].to_numpy(), settings)
         target = pool[have].to_numpy()
-        out += _correlations(pooled["score"].to_numpy(dtype=float), target, prs, level, "_ceiling", HUMAN, dimension,
-                             "each rating against the mean of the others on the same video")  # fmt: skip
+        out += _correlations(
+            pooled["score"].to_numpy(dtype=float),
+            target,
+            prs,
+            level,
+            "_ceiling",
+            HUMAN,
+            dimension,
+            "each rating against the mean of the others on the same video",
+        )
         for j, metric in enumerate(metrics):
             mv = values[pooled["row"].to_numpy(), j]
             if np.isfinite(mv).all():
                 out += _correlations(mv, target, prs, level, "_vs_pool", metric, dimension, "against the same pools")
     codes = {v: i for i, v in enumerate(sorted(singles["score"].unique()))}
-    out.append(alpha_stat(singles, dimension, codes, "score", "ordinal", Resampler(singles["case"].to_numpy(), resamples, seed), level))
+    out.append(
+        alpha_stat(
+            singles, dimension, codes, "score", "ordinal", Resampler(singles["case"].to_numpy(), settings), level
+        )
+    )
     return out
-
-

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from jtbench.metaeval.agreement import Stat, absolute_table, pairwise_table
+from jtbench.metaeval.agreement import Settings, Stat, absolute_table, pairwise_table
 from jtbench.metaeval.join import Joined, join
 from jtbench.metaeval.methods import dyn_deg_bias, method_level, position_bias
 from jtbench.metaeval.raters import flag_raters
@@ -33,9 +33,11 @@ def _rows(stats: list[Stat], subset: str) -> list[dict]:
     return [dict(asdict(s), raters=subset) for s in stats]
 
 
-def meta_evaluate(ratings: pd.DataFrame, results: pd.DataFrame, *, resamples: int = 1000, seed: int = 0,
-                  level: float = 0.95) -> MetaEval:  # fmt: skip
+def meta_evaluate(
+    ratings: pd.DataFrame, results: pd.DataFrame, *, resamples: int = 1000, seed: int = 0, level: float = 0.95
+) -> MetaEval:
     """Every statistic of SPEC §7 for every metric column × rated dimension."""
+    settings = Settings(resamples, seed, level)
     joined: Joined = join(ratings, results)
     flags = flag_raters(ratings, joined.pairs)
     flagged = set(flags.loc[flags["flags"] != "", "rater_id"])
@@ -50,14 +52,14 @@ def meta_evaluate(ratings: pd.DataFrame, results: pd.DataFrame, *, resamples: in
         for dimension in dimensions:
             p = pairs[pairs["dimension"] == dimension].reset_index(drop=True)
             s = singles[singles["dimension"] == dimension].reset_index(drop=True)
-            args = (joined.metrics, dimension, resamples, seed, level)
+            args = (joined.metrics, dimension, settings)
             if len(p):
                 rows += _rows(pairwise_table(p, joined.values, *args), subset)
                 method_stats, warning = method_level(p, joined.results, joined.values, *args)
                 rows += _rows(method_stats, subset)
                 bias, curve = dyn_deg_bias(p, joined.values, *args)
                 rows += _rows(bias, subset)
-                rows += _rows([position_bias(p, dimension, resamples, seed, level)], subset)
+                rows += _rows([position_bias(p, dimension, settings)], subset)
                 if warning and warning not in warnings:
                     warnings.append(warning)
                 if subset == "all":
@@ -69,12 +71,18 @@ def meta_evaluate(ratings: pd.DataFrame, results: pd.DataFrame, *, resamples: in
     for column in ("value", "ci_low", "ci_high"):
         table[column] = table[column].astype("float64")
     if len(joined.unmatched):
-        warnings.append(f"{len(joined.unmatched)} judgment(s) name videos that are not in the results "
-                        "(by method + video_sha256); listed in unmatched_ratings.csv and left out")  # fmt: skip
+        warnings.append(
+            f"{len(joined.unmatched)} judgment(s) name videos that are not in the results "
+            "(by method + video_sha256); listed in unmatched_ratings.csv and left out"
+        )
     if flagged:
-        warnings.append(f"{len(flagged)} rater(s) flagged ({', '.join(sorted(flagged))}); every table is given "
-                        "for all raters and for the unflagged ones")  # fmt: skip
-    curve = pd.concat([c for c in curves if len(c)], ignore_index=True) if any(len(c) for c in curves) else pd.DataFrame()
+        warnings.append(
+            f"{len(flagged)} rater(s) flagged ({', '.join(sorted(flagged))}); every table is given "
+            "for all raters and for the unflagged ones"
+        )
+    curve = (
+        pd.concat([c for c in curves if len(c)], ignore_index=True) if any(len(c) for c in curves) else pd.DataFrame()
+    )
     return MetaEval(table, flags, joined.unmatched, curve, warnings, joined.metrics, dimensions)
 
 

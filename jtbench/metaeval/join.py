@@ -42,16 +42,22 @@ def combine_results(tables: list[pd.DataFrame], *, allow_mixed: bool, names: lis
     if not allow_mixed:
         backbones = sorted(set(df["backbones"].dropna()))
         if len(backbones) > 1:
-            raise InputError(f"results mix backbones {backbones}", file=", ".join(names),
-                             fix="score every video with the same backbones, or pass --allow-mixed")  # fmt: skip
+            raise InputError(
+                f"results mix backbones {backbones}",
+                file=", ".join(names),
+                fix="score every video with the same backbones, or pass --allow-mixed",
+            )
         versions: dict[str, set[str]] = {}
         for text in df["metric_versions"].dropna():
             for name, version in json.loads(text).items():
                 versions.setdefault(name, set()).add(str(version))
         mixed = {name: sorted(v) for name, v in versions.items() if len(v) > 1}
         if mixed:
-            raise InputError(f"results mix metric versions {mixed}", file=", ".join(names),
-                             fix="re-score with one jtbench version, or pass --allow-mixed")  # fmt: skip
+            raise InputError(
+                f"results mix metric versions {mixed}",
+                file=", ".join(names),
+                fix="re-score with one jtbench version, or pass --allow-mixed",
+            )
     df = df.reset_index(drop=True)
     if all(c in df.columns for c in PAPER_COLUMNS) and "case_id" in df.columns:
         with warnings.catch_warnings():  # a composite undefined in some case is NaN there, as in reports
@@ -62,6 +68,7 @@ def combine_results(tables: list[pd.DataFrame], *, allow_mixed: bool, names: lis
 
 def case_keys(case_ids, seeds) -> np.ndarray:
     """One bootstrap unit per (case_id, seed): the same text for ratings and results rows."""
+
     def seed(s) -> str:
         return "" if s is None or pd.isna(s) else str(int(s))
 
@@ -93,32 +100,56 @@ def join(ratings: pd.DataFrame, results: pd.DataFrame) -> Joined:
             values[:, j] = -values[:, j]
     by_sha, by_case = _lookup(results)
     r = ratings
-    row_a = np.array([_row(m, s, c, by_sha, by_case) for m, s, c in zip(r["method_a"], r["video_sha256_a"], r["case_id"], strict=True)], dtype=int)  # noqa: E501
-    row_b = np.array([_row(m, s, c, by_sha, by_case) for m, s, c in zip(r["method_b"], r["video_sha256_b"], r["case_id"], strict=True)], dtype=int)  # noqa: E501
+    row_a = np.array(
+        [
+            _row(m, s, c, by_sha, by_case)
+            for m, s, c in zip(r["method_a"], r["video_sha256_a"], r["case_id"], strict=True)
+        ],
+        dtype=int,
+    )  # noqa: E501
+    row_b = np.array(
+        [
+            _row(m, s, c, by_sha, by_case)
+            for m, s, c in zip(r["method_b"], r["video_sha256_b"], r["case_id"], strict=True)
+        ],
+        dtype=int,
+    )  # noqa: E501
     case = pd.Series(case_keys(r["case_id"], r["seed"]), index=r.index)
     checks = r[r["kind"].isin(["gold", "repeat"])]
     is_pair, is_single = (r["kind"] == "pair").to_numpy(), (r["kind"] == "single").to_numpy()
     missing = (is_pair & ((row_a < 0) | (row_b < 0))) | (is_single & (row_a < 0))
-    unmatched = r.loc[missing, ["rater_id", "item_id", "dimension", "method_a", "video_sha256_a", "method_b", "video_sha256_b"]]
+    unmatched = r.loc[
+        missing, ["rater_id", "item_id", "dimension", "method_a", "video_sha256_a", "method_b", "video_sha256_b"]
+    ]
 
     keep = is_pair & ~missing
     h = r["response"].map(RESPONSE_SIGN).to_numpy(dtype=float)
     a, b = row_a[keep], row_b[keep]
     flip = a > b  # one orientation per unit: the lower results row first
-    pairs = pd.DataFrame({
-        "case": case[keep].to_numpy(), "rater_id": r["rater_id"][keep].to_numpy(),
-        "dimension": r["dimension"][keep].to_numpy(), "h": np.where(flip, -h[keep], h[keep]),
-        "left_is_a": (r["position_a"][keep] == "left").to_numpy(), "chose_a": (r["response"][keep] == "a").to_numpy(),
-        "strict": r["response"][keep].isin(["a", "b"]).to_numpy(),
-        "has_position": r["position_a"][keep].notna().to_numpy(),
-        "row_a": np.where(flip, b, a), "row_b": np.where(flip, a, b),
-    })  # fmt: skip
+    pairs = pd.DataFrame(
+        {
+            "case": case[keep].to_numpy(),
+            "rater_id": r["rater_id"][keep].to_numpy(),
+            "dimension": r["dimension"][keep].to_numpy(),
+            "h": np.where(flip, -h[keep], h[keep]),
+            "left_is_a": (r["position_a"][keep] == "left").to_numpy(),
+            "chose_a": (r["response"][keep] == "a").to_numpy(),
+            "strict": r["response"][keep].isin(["a", "b"]).to_numpy(),
+            "has_position": r["position_a"][keep].notna().to_numpy(),
+            "row_a": np.where(flip, b, a),
+            "row_b": np.where(flip, a, b),
+        }
+    )
     pairs["unit"] = pairs["dimension"] + "|" + pairs["row_a"].astype(str) + "|" + pairs["row_b"].astype(str)
     single = is_single & ~missing
-    singles = pd.DataFrame({
-        "case": case[single].to_numpy(), "rater_id": r["rater_id"][single].to_numpy(),
-        "dimension": r["dimension"][single].to_numpy(), "score": r["score"][single].to_numpy(dtype=float),
-        "row": row_a[single],
-    })  # fmt: skip
+    singles = pd.DataFrame(
+        {
+            "case": case[single].to_numpy(),
+            "rater_id": r["rater_id"][single].to_numpy(),
+            "dimension": r["dimension"][single].to_numpy(),
+            "score": r["score"][single].to_numpy(dtype=float),
+            "row": row_a[single],
+        }
+    )
     singles["unit"] = singles["dimension"] + "|" + singles["row"].astype(str)
     return Joined(metrics, values, results, pairs, singles, checks, unmatched)

@@ -10,7 +10,7 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from jtbench.metaeval import stats
-from jtbench.metaeval.agreement import HUMAN, MIN_JUDGMENTS, Resampler, Stat, interval
+from jtbench.metaeval.agreement import HUMAN, MIN_JUDGMENTS, Resampler, Settings, Stat, interval
 
 DYN_DEG = "Dyn-Deg"
 
@@ -19,13 +19,21 @@ def too_few_methods(n_methods: int) -> str | None:
     """A warning when a perfect method ranking could happen by chance with p > 0.01 (n! < 100)."""
     if n_methods < 2 or math.factorial(n_methods) >= 100:
         return None
-    return (f"only {n_methods} methods: {math.factorial(n_methods)} possible rankings, so even a perfect method-level "
-            f"agreement has p = 1/{math.factorial(n_methods)} = {1 / math.factorial(n_methods):.3f}; "
-            "method-level numbers are nearly uninformative")  # fmt: skip
+    return (
+        f"only {n_methods} methods: {math.factorial(n_methods)} possible rankings, so even a perfect method-level "
+        f"agreement has p = 1/{math.factorial(n_methods)} = {1 / math.factorial(n_methods):.3f}; "
+        "method-level numbers are nearly uninformative"
+    )
 
 
-def method_level(pairs: pd.DataFrame, results: pd.DataFrame, values: np.ndarray, metrics: list[str],
-                 dimension: str, resamples: int, seed: int, level: float) -> tuple[list[Stat], str | None]:  # fmt: skip
+def method_level(
+    pairs: pd.DataFrame,
+    results: pd.DataFrame,
+    values: np.ndarray,
+    metrics: list[str],
+    dimension: str,
+    settings: Settings,
+) -> tuple[list[Stat], str | None]:
     """BT strengths (+ intervals, rank UB) and each metric's accuracy on the method pairs."""
     methods_of_row = results["method"].to_numpy()
     ma, mb = methods_of_row[pairs["row_a"].to_numpy()], methods_of_row[pairs["row_b"].to_numpy()]
@@ -35,7 +43,8 @@ def method_level(pairs: pd.DataFrame, results: pd.DataFrame, values: np.ndarray,
         return [Stat(HUMAN, dimension, "bt_strength", np.nan, n=len(pairs), note="too few judgments")], warning
     index = {m: i for i, m in enumerate(names)}
     ia, ib = np.array([index[m] for m in ma]), np.array([index[m] for m in mb])
-    rs = Resampler(pairs["case"].to_numpy(), resamples, seed)
+    rs = Resampler(pairs["case"].to_numpy(), settings)
+    level = settings.level
     h = pairs["h"].to_numpy()
     k = len(names)
     per_judgment = np.zeros((len(pairs), k * k))
@@ -50,8 +59,18 @@ def method_level(pairs: pd.DataFrame, results: pd.DataFrame, values: np.ndarray,
     test = f"Bradley-Terry (tie = half a win each), bootstrap over {rs.n_cases} cases"
     out = []
     for i, name in enumerate(names):
-        out.append(Stat(HUMAN, dimension, f"bt_strength[{name}]", float(beta[i]), *bounds[i], len(pairs), test,
-                        "log-strength, mean 0"))  # fmt: skip
+        out.append(
+            Stat(
+                HUMAN,
+                dimension,
+                f"bt_strength[{name}]",
+                float(beta[i]),
+                *bounds[i],
+                len(pairs),
+                test,
+                "log-strength, mean 0",
+            )
+        )
         out.append(Stat(HUMAN, dimension, f"rank_ub[{name}]", float(rank_ub[i]), n=len(pairs), test=test))
     # each metric's accuracy on the method pairs, against the BT order (both resampled together)
     # the rated videos, each in the case it was rated in
@@ -71,15 +90,33 @@ def method_level(pairs: pd.DataFrame, results: pd.DataFrame, values: np.ndarray,
             means = sums.sum(0) / counts.sum(0)
             boot_means = (rs.weights @ sums) / (rs.weights @ counts)
         point = float(np.mean(np.sign(means[:, None] - means[None, :])[upper] == human_sign))
-        reps = np.mean(np.sign(boot_means[:, :, None] - boot_means[:, None, :])[:, upper[0], upper[1]] == boot_sign, axis=1)
-        out.append(Stat(metric, dimension, "method_pair_accuracy", point, *interval(point, reps, level), len(upper[0]),
-                        f"sign of the metric's method means vs the BT order over {len(upper[0])} method pairs; "
-                        f"bootstrap over {rs.n_cases} cases", warning or ""))  # fmt: skip
+        reps = np.mean(
+            np.sign(boot_means[:, :, None] - boot_means[:, None, :])[:, upper[0], upper[1]] == boot_sign, axis=1
+        )
+        out.append(
+            Stat(
+                metric,
+                dimension,
+                "method_pair_accuracy",
+                point,
+                *interval(point, reps, level),
+                len(upper[0]),
+                f"sign of the metric's method means vs the BT order over {len(upper[0])} method pairs; "
+                f"bootstrap over {rs.n_cases} cases",
+                warning or "",
+            )
+        )
     return out, warning
 
 
-def dyn_deg_bias(pairs: pd.DataFrame, values: np.ndarray, metrics: list[str], dimension: str,
-                 resamples: int, seed: int, level: float, bins: int = 5) -> tuple[list[Stat], pd.DataFrame]:  # fmt: skip
+def dyn_deg_bias(
+    pairs: pd.DataFrame,
+    values: np.ndarray,
+    metrics: list[str],
+    dimension: str,
+    settings: Settings,
+    bins: int = 5,
+) -> tuple[list[Stat], pd.DataFrame]:
     """Where a metric and the people disagree, against Dyn-Deg(preferred) − Dyn-Deg(other).
 
     Statistic: the metric's disagreement rate on strict judgments where people preferred the *more*
@@ -88,7 +125,9 @@ def dyn_deg_bias(pairs: pd.DataFrame, values: np.ndarray, metrics: list[str], di
     """
     name = "disagreement_gap_dyndeg"
     if DYN_DEG not in metrics:
-        return [Stat(m, dimension, name, np.nan, note="no Dyn-Deg column in the results") for m in metrics], pd.DataFrame()
+        return [
+            Stat(m, dimension, name, np.nan, note="no Dyn-Deg column in the results") for m in metrics
+        ], pd.DataFrame()
     strict = pairs[pairs["h"] != 0].reset_index(drop=True)
     d = metrics.index(DYN_DEG)
     rows_a, rows_b = strict["row_a"].to_numpy(), strict["row_b"].to_numpy()
@@ -98,36 +137,74 @@ def dyn_deg_bias(pairs: pd.DataFrame, values: np.ndarray, metrics: list[str], di
     if min(more.sum(), less.sum()) < MIN_JUDGMENTS // 2:
         note = "too few strict judgments on each side of the Dyn-Deg gap"
         return [Stat(m, dimension, name, np.nan, n=len(strict), note=note) for m in metrics], pd.DataFrame()
-    rs = Resampler(strict["case"].to_numpy(), resamples, seed)
+    rs = Resampler(strict["case"].to_numpy(), settings)
+    level = settings.level
     others = [j for j in range(len(metrics)) if j != d]
     delta = values[rows_a][:, others] - values[rows_b][:, others]
     disagree = (np.sign(delta) == -h[:, None]).astype(float)
     finite = np.isfinite(delta).astype(float)
-    sums = [rs.per_case(x) for x in (disagree * finite * more[:, None], finite * more[:, None],
-                                     disagree * finite * less[:, None], finite * less[:, None])]  # fmt: skip
+    sums = [
+        rs.per_case(x)
+        for x in (
+            disagree * finite * more[:, None],
+            finite * more[:, None],
+            disagree * finite * less[:, None],
+            finite * less[:, None],
+        )
+    ]
     with np.errstate(invalid="ignore", divide="ignore"):
         point = sums[0].sum(0) / sums[1].sum(0) - sums[2].sum(0) / sums[3].sum(0)
         boot = [rs.weights @ x for x in sums]
         reps = boot[0] / boot[1] - boot[2] / boot[3]
     test = f"difference of disagreement rates; bootstrap over {rs.n_cases} cases"
-    out = [Stat(metrics[j], dimension, name, float(point[i]), *interval(point[i], reps[:, i], level), len(strict), test,
-                "positive: sides with the more static video against people") for i, j in enumerate(others)]  # fmt: skip
+    out = [
+        Stat(
+            metrics[j],
+            dimension,
+            name,
+            float(point[i]),
+            *interval(point[i], reps[:, i], level),
+            len(strict),
+            test,
+            "positive: sides with the more static video against people",
+        )
+        for i, j in enumerate(others)
+    ]
     edges = np.unique(np.quantile(gap, np.linspace(0, 1, bins + 1)))
     which = np.clip(np.searchsorted(edges, gap, side="right") - 1, 0, len(edges) - 2)
-    curves = [dict(metric=metrics[j], dimension=dimension, gap=float(gap[which == b].mean()),
-                   disagreement=float(disagree[which == b, i].mean()), n=int((which == b).sum()))
-              for i, j in enumerate(others) for b in range(len(edges) - 1) if (which == b).any()]  # fmt: skip
+    curves = [
+        dict(
+            metric=metrics[j],
+            dimension=dimension,
+            gap=float(gap[which == b].mean()),
+            disagreement=float(disagree[which == b, i].mean()),
+            n=int((which == b).sum()),
+        )
+        for i, j in enumerate(others)
+        for b in range(len(edges) - 1)
+        if (which == b).any()
+    ]
     return out, pd.DataFrame(curves)
 
 
-def position_bias(pairs: pd.DataFrame, dimension: str, resamples: int, seed: int, level: float) -> Stat:
+def position_bias(pairs: pd.DataFrame, dimension: str, settings: Settings) -> Stat:
     """Share of strict answers that chose the left video (0.5 = no position bias), binomial test."""
     known = pairs[pairs["strict"] & pairs["has_position"]]
     if len(known) < MIN_JUDGMENTS:
-        return Stat(HUMAN, dimension, "position_left_rate", np.nan, n=len(known), note="too few judgments with a position")
+        return Stat(
+            HUMAN, dimension, "position_left_rate", np.nan, n=len(known), note="too few judgments with a position"
+        )
     left = (known["left_is_a"] == known["chose_a"]).to_numpy(dtype=float)
-    rs = Resampler(known["case"].to_numpy(), resamples, seed)
+    rs = Resampler(known["case"].to_numpy(), settings)
+    level = settings.level
     value, reps = rs.rate(left)
     p = binomtest(int(left.sum()), len(left), 0.5).pvalue
-    return Stat(HUMAN, dimension, "position_left_rate", value, *interval(value, reps, level), len(left),
-                f"binomial test vs 0.5: p = {p:.3g}; bootstrap over {rs.n_cases} cases")  # fmt: skip
+    return Stat(
+        HUMAN,
+        dimension,
+        "position_left_rate",
+        value,
+        *interval(value, reps, level),
+        len(left),
+        f"binomial test vs 0.5: p = {p:.3g}; bootstrap over {rs.n_cases} cases",
+    )

@@ -49,8 +49,15 @@ def _other(values: list[str], current: str, offset: int) -> str | None:
     return others[offset % len(others)] if others else None
 
 
-def plan(results: pd.DataFrame, results_dir: Path, out: Path, perturbations: dict[str, Perturbation],
-         benchmark: Benchmark, *, seed: int = 0) -> pd.DataFrame:  # fmt: skip
+def plan(
+    results: pd.DataFrame,
+    results_dir: Path,
+    out: Path,
+    perturbations: dict[str, Perturbation],
+    benchmark: Benchmark,
+    *,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Write the perturbed copies (skipping ones already written) and return the plan."""
     rows = []
     have_case = results[results["case_id"].notna()]
@@ -61,10 +68,25 @@ def plan(results: pd.DataFrame, results_dir: Path, out: Path, perturbations: dic
         source = _video_path(results_dir, row.video)
         if not source.is_file():
             raise InputError("a scored video is missing", file=source, fix="pass the run or score folder that holds it")
-        base = dict(case_id=row.case_id, seed=row.seed, base_model=row.base_model, origin_method=row.method,
-                    origin_sha256=row.video_sha256)  # fmt: skip
-        rows.append(dict(base, video=str(source), method=row.method, perturbation="original", severity=np.nan,
-                         video_sha256=row.video_sha256, baseline_method=row.method, baseline_sha256=row.video_sha256))  # fmt: skip
+        base = dict(
+            case_id=row.case_id,
+            seed=row.seed,
+            base_model=row.base_model,
+            origin_method=row.method,
+            origin_sha256=row.video_sha256,
+        )
+        rows.append(
+            dict(
+                base,
+                video=str(source),
+                method=row.method,
+                perturbation="original",
+                severity=np.nan,
+                video_sha256=row.video_sha256,
+                baseline_method=row.method,
+                baseline_sha256=row.video_sha256,
+            )
+        )
         clip = None
         for pid, p in perturbations.items():
             if p.kind == "frames":
@@ -75,25 +97,53 @@ def plan(results: pd.DataFrame, results_dir: Path, out: Path, perturbations: dic
                     write_video(frames, control, fps=clip.fps, crf=0)
                 control_label, control_sha = _label(row.method, CONTROL), file_sha256(control)
                 if not any(r["method"] == control_label and r["origin_sha256"] == row.video_sha256 for r in rows):
-                    rows.append(dict(base, video=str(control), method=control_label, perturbation=CONTROL,
-                                     severity=np.nan, video_sha256=control_sha, baseline_method=row.method,
-                                     baseline_sha256=row.video_sha256))  # fmt: skip
+                    rows.append(
+                        dict(
+                            base,
+                            video=str(control),
+                            method=control_label,
+                            perturbation=CONTROL,
+                            severity=np.nan,
+                            video_sha256=control_sha,
+                            baseline_method=row.method,
+                            baseline_sha256=row.video_sha256,
+                        )
+                    )
                 for severity in p.levels():
                     graded = severity if p.graded else None
                     target = out / "videos" / pid / f"{severity:g}" / row.method / row.video_sha256[:16] / "0.mp4"
                     if not target.is_file():
                         changed = p.apply(frames, severity=severity, seed=seed + n, fps=clip.fps)
                         write_video(changed, target, fps=clip.fps, crf=0)
-                    rows.append(dict(base, video=str(target), method=_label(row.method, pid, graded), perturbation=pid,
-                                     severity=severity if p.graded else np.nan, video_sha256=file_sha256(target),
-                                     baseline_method=control_label, baseline_sha256=control_sha))  # fmt: skip
+                    rows.append(
+                        dict(
+                            base,
+                            video=str(target),
+                            method=_label(row.method, pid, graded),
+                            perturbation=pid,
+                            severity=severity if p.graded else np.nan,
+                            video_sha256=file_sha256(target),
+                            baseline_method=control_label,
+                            baseline_sha256=control_sha,
+                        )
+                    )
                 continue
             extra = _swap(p, row, source, benchmark, cases, subjects, motions, n)
             if extra is None:
                 continue
-            rows.append(dict(base, video=str(source), method=_label(row.method, pid), perturbation=pid, severity=np.nan,
-                             video_sha256=row.video_sha256, baseline_method=row.method,
-                             baseline_sha256=row.video_sha256, **extra))  # fmt: skip
+            rows.append(
+                dict(
+                    base,
+                    video=str(source),
+                    method=_label(row.method, pid),
+                    perturbation=pid,
+                    severity=np.nan,
+                    video_sha256=row.video_sha256,
+                    baseline_method=row.method,
+                    baseline_sha256=row.video_sha256,
+                    **extra,
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -108,9 +158,11 @@ def _swap(p: Perturbation, row, source: Path, benchmark: Benchmark, cases, subje
     """The index fields that score ``row``'s video against another prompt or reference (None: no other one)."""
     if p.kind == "prompt":
         mine = benchmark.case_by_id(row.case_id)
-        pool = [c for c in cases if benchmark.case_by_id(c).subject != mine.subject
-                and benchmark.case_by_id(c).motion != mine.motion] or [c.case_id for c in benchmark.cases()
-                if c.subject != mine.subject and c.motion != mine.motion]  # fmt: skip
+        pool = [
+            c
+            for c in cases
+            if benchmark.case_by_id(c).subject != mine.subject and benchmark.case_by_id(c).motion != mine.motion
+        ] or [c.case_id for c in benchmark.cases() if c.subject != mine.subject and c.motion != mine.motion]
         other = _other(pool, row.case_id, n)
         return None if other is None else {"prompt": benchmark.case_by_id(other).prompt}
     if p.kind == "subject_reference":
@@ -135,8 +187,9 @@ def write_index(plan_frame: pd.DataFrame, folder: Path) -> Path:
     return folder / "index.csv"
 
 
-def analyse(plan_frame: pd.DataFrame, scored: pd.DataFrame, perturbations: dict[str, Perturbation],
-            metrics: list[str]) -> list[Stat]:  # fmt: skip
+def analyse(
+    plan_frame: pd.DataFrame, scored: pd.DataFrame, perturbations: dict[str, Perturbation], metrics: list[str]
+) -> list[Stat]:
     """Per perturbation × metric: directional accuracy, Δ/σ, invariance violations, Spearman vs severity."""
     value = scored.set_index(["method", "video_sha256"])
     out: list[Stat] = []
@@ -160,13 +213,26 @@ def analyse(plan_frame: pd.DataFrame, scored: pd.DataFrame, perturbations: dict[
             if expected == "same":
                 moved = np.abs(delta[ok]) > INVARIANCE_TOLERANCE
                 note = f"largest |Δ| = {np.abs(delta[ok]).max():.3g}"
-                out.append(Stat(column, dim, "invariance_violations", float(moved.sum()), n=int(ok.sum()), test=test, note=note))
+                out.append(
+                    Stat(
+                        column, dim, "invariance_violations", float(moved.sum()), n=int(ok.sum()), test=test, note=note
+                    )
+                )
             else:
                 right = np.sign(delta[ok]) == SIGNS[expected]
                 out.append(Stat(column, dim, "directional_accuracy", float(right.mean()), n=int(ok.sum()), test=test))
             with np.errstate(invalid="ignore", divide="ignore"):
-                out.append(Stat(column, dim, "effect_size", float(np.mean(delta[ok]) / sigma), n=int(ok.sum()), test=test,
-                                note=f"mean Δ / σ of the originals (σ = {sigma:.3g})"))  # fmt: skip
+                out.append(
+                    Stat(
+                        column,
+                        dim,
+                        "effect_size",
+                        float(np.mean(delta[ok]) / sigma),
+                        n=int(ok.sum()),
+                        test=test,
+                        note=f"mean Δ / σ of the originals (σ = {sigma:.3g})",
+                    )
+                )
             if p.graded:
                 out.append(_severity(rows, after, before, column, dim, test))
     return out
@@ -181,13 +247,26 @@ def _lookup(value: pd.DataFrame, methods: pd.Series, shas: pd.Series, column: st
 def _severity(rows: pd.DataFrame, after: np.ndarray, before: np.ndarray, column: str, dim: str, test: str) -> Stat:
     """Mean over videos of Spearman(severity, value), the control at severity 0."""
     rhos = []
-    frame = pd.DataFrame({"video": rows["origin_method"] + "/" + rows["origin_sha256"], "severity": rows["severity"],
-                          "after": after, "before": before})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "video": rows["origin_method"] + "/" + rows["origin_sha256"],
+            "severity": rows["severity"],
+            "after": after,
+            "before": before,
+        }
+    )
     for _, group in frame.groupby("video"):
         x = np.r_[0.0, group["severity"].to_numpy()]
         y = np.r_[group["before"].iloc[0], group["after"].to_numpy()]
         if np.isfinite(y).all() and np.ptp(y) > 0:
             rhos.append(spearmanr(x, y).statistic)
     value = float(np.mean(rhos)) if rhos else np.nan
-    return Stat(column, dim, "spearman_severity", value, n=len(rhos), test=test,
-                note="mean over videos of Spearman(severity, score), control copy at severity 0")  # fmt: skip
+    return Stat(
+        column,
+        dim,
+        "spearman_severity",
+        value,
+        n=len(rhos),
+        test=test,
+        note="mean over videos of Spearman(severity, score), control copy at severity 0",
+    )

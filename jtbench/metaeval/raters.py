@@ -37,12 +37,15 @@ def leave_one_out_pool(pairs: pd.DataFrame) -> pd.Series:
 def _oriented(frame: pd.DataFrame) -> pd.Series:
     """Each judgment's answer (+1 / −1 / 0) for the video pair in a fixed order, keyed by
     (rater, dimension, video pair), so a repeat shown the other way round compares correctly."""
+
     def text(column: str) -> list[str]:
         return [str(v) for v in frame[column]]
 
     a = [f"{m}/{s}" for m, s in zip(text("method_a"), text("video_sha256_a"), strict=True)]
     b = [f"{m}/{s}" for m, s in zip(text("method_b"), text("video_sha256_b"), strict=True)]
-    keys = [f"{r}|{d}|{min(x, y)}|{max(x, y)}" for r, d, x, y in zip(text("rater_id"), text("dimension"), a, b, strict=True)]
+    keys = [
+        f"{r}|{d}|{min(x, y)}|{max(x, y)}" for r, d, x, y in zip(text("rater_id"), text("dimension"), a, b, strict=True)
+    ]
     order = np.array([1.0 if x <= y else -1.0 for x, y in zip(a, b, strict=True)])
     return pd.Series(frame["response"].map(RESPONSE_SIGN).to_numpy(dtype=float) * order, index=keys)
 
@@ -62,8 +65,15 @@ def flag_raters(ratings: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
     again = _oriented(repeats)
     before, rsign = first.reindex(again.index).to_numpy(), again.to_numpy()
     contradicted = (rsign * before) < 0
-    table["repeat_n"] = pd.Series(np.isfinite(before), index=repeats.index).groupby(repeats["rater_id"]).sum().reindex(raters, fill_value=0)  # noqa: E501
-    table["repeat_contradicted"] = pd.Series(contradicted, index=repeats.index).groupby(repeats["rater_id"]).sum().reindex(raters, fill_value=0)  # noqa: E501
+    table["repeat_n"] = (
+        pd.Series(np.isfinite(before), index=repeats.index)
+        .groupby(repeats["rater_id"])
+        .sum()
+        .reindex(raters, fill_value=0)
+    )  # noqa: E501
+    table["repeat_contradicted"] = (
+        pd.Series(contradicted, index=repeats.index).groupby(repeats["rater_id"]).sum().reindex(raters, fill_value=0)
+    )  # noqa: E501
 
     pool = leave_one_out_pool(pairs)
     scored = pairs[pool.notna()].assign(pool=pool[pool.notna()])
@@ -84,14 +94,16 @@ def flag_raters(ratings: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
     table["chance"], table["random_p"] = chance_p, pvalue
 
     reasons = []
-    for rater, row in table.iterrows():
+    for _rater, row in table.iterrows():
         why = []
         if row.gold_n >= MIN_CHECKS and row.gold_failed > row.gold_n / 2:
             why.append(f"failed_gold ({row.gold_failed}/{row.gold_n})")
         if row.repeat_n >= MIN_CHECKS and row.repeat_contradicted > row.repeat_n / 2:
             why.append(f"self_contradiction ({row.repeat_contradicted}/{row.repeat_n})")
         if np.isfinite(row.random_p) and row.random_p >= RANDOM_P:
-            why.append(f"random_responder (agreement {row.agreement:.2f} vs chance {row.chance:.2f}, p={row.random_p:.2g})")
+            why.append(
+                f"random_responder (agreement {row.agreement:.2f} vs chance {row.chance:.2f}, p={row.random_p:.2g})"
+            )
         reasons.append("; ".join(why))
     table["flags"] = reasons
     return table.reset_index()

@@ -26,16 +26,28 @@ from jtbench.report.model import ReportTable
 from jtbench.report.plots import save_figure
 from jtbench.report.render import render
 
-TINY_NOTE = ("These numbers come from tiny random backbones (--backbones tiny): this page shows the pipeline, "
-             "not the metrics.")  # fmt: skip
+TINY_NOTE = (
+    "These numbers come from tiny random backbones (--backbones tiny): this page shows the pipeline, not the metrics."
+)
 HEADLINE = ("acc23", "acc_no_ties", "acc23_vs_pool", "cluster", "method_pair_accuracy", "disagreement_gap_dyndeg")
 ABSOLUTE = ("kendall_tau_b", "spearman", "pearson", "pearson_vs_pool")
-PERTURB_NOTE = ("directional_accuracy: share of copies that moved the expected way; effect_size: mean Δ / σ of the "
-                "originals; invariance_violations: copies that moved where nothing should (|Δ| > 1e-3); "
-                "spearman_severity: mean over videos of Spearman(severity, score)")  # fmt: skip
+PERTURB_NOTE = (
+    "directional_accuracy: share of copies that moved the expected way; effect_size: mean Δ / σ of the "
+    "originals; invariance_violations: copies that moved where nothing should (|Δ| > 1e-3); "
+    "spearman_severity: mean over videos of Spearman(severity, score)"
+)
 COUNTS = ("cluster", "invariance_violations")
-FLAG_COLUMNS = ("gold_n", "gold_failed", "repeat_n", "repeat_contradicted", "agreement_n", "agreement", "chance",
-                "random_p", "flags")  # fmt: skip
+FLAG_COLUMNS = (
+    "gold_n",
+    "gold_failed",
+    "repeat_n",
+    "repeat_contradicted",
+    "agreement_n",
+    "agreement",
+    "chance",
+    "random_p",
+    "flags",
+)
 
 
 def _cell(row: pd.Series) -> str | None:
@@ -48,7 +60,9 @@ def _cell(row: pd.Series) -> str | None:
     return text
 
 
-def _wide(table: pd.DataFrame, statistics: tuple[str, ...], title: str, key: str, notes: list[str]) -> ReportTable | None:
+def _wide(
+    table: pd.DataFrame, statistics: tuple[str, ...], title: str, key: str, notes: list[str]
+) -> ReportTable | None:
     rows = table[table["statistic"].isin(statistics)]
     if rows.empty:
         return None
@@ -59,14 +73,26 @@ def _wide(table: pd.DataFrame, statistics: tuple[str, ...], title: str, key: str
     return ReportTable(title=title, frame=wide, labels=["metric"], values=list(wide.columns[1:]), key=key, notes=notes)
 
 
-def _long(table: pd.DataFrame, title: str, key: str, notes: list[str] | None = None,
-          labels: tuple[str, ...] = ("metric", "statistic"), extra: tuple[str, ...] = ()) -> ReportTable | None:  # fmt: skip
+def _long(
+    table: pd.DataFrame,
+    title: str,
+    key: str,
+    notes: list[str] | None = None,
+    labels: tuple[str, ...] = ("metric", "statistic"),
+    extra: tuple[str, ...] = (),
+) -> ReportTable | None:
     if table.empty:
         return None
     frame = table.assign(value=table.apply(_cell, axis=1))[[*labels, "value", "n", *extra, "note"]]
     frame = frame.astype(object).where(frame.notna(), None)
-    return ReportTable(title=title, frame=frame.reset_index(drop=True), labels=list(labels),
-                       values=["value", "n", *extra, "note"], key=key, notes=notes or [])  # fmt: skip
+    return ReportTable(
+        title=title,
+        frame=frame.reset_index(drop=True),
+        labels=list(labels),
+        values=["value", "n", *extra, "note"],
+        key=key,
+        notes=notes or [],
+    )
 
 
 def build_tables(result: MetaEval, tiny: bool) -> list[ReportTable]:
@@ -79,23 +105,52 @@ def build_tables(result: MetaEval, tiny: bool) -> list[ReportTable]:
             here = t[(t["dimension"] == dimension) & (t["raters"] == subset)]
             slug = f"{dimension}-{subset}"
             notes = lead + ["value [95% bootstrap interval over cases]; cluster 1 = best (paired permutation tests)"]
-            tables.append(_wide(here[here["metric"] != "human"], HEADLINE, f"{dimension}: metrics vs people ({subset} raters)",
-                                f"pairwise-{slug}", notes))  # fmt: skip
-            tables.append(_wide(here[here["metric"] != "human"], ABSOLUTE, f"{dimension}: absolute ratings ({subset} raters)",
-                                f"absolute-{slug}", notes))  # fmt: skip
+            tables.append(
+                _wide(
+                    here[here["metric"] != "human"],
+                    HEADLINE,
+                    f"{dimension}: metrics vs people ({subset} raters)",
+                    f"pairwise-{slug}",
+                    notes,
+                )
+            )
+            tables.append(
+                _wide(
+                    here[here["metric"] != "human"],
+                    ABSOLUTE,
+                    f"{dimension}: absolute ratings ({subset} raters)",
+                    f"absolute-{slug}",
+                    notes,
+                )
+            )
             people = here[(here["metric"] == "human")]
             tables.append(_long(people, f"{dimension}: people ({subset} raters)", f"human-{slug}", lead))
     synthetic = t[t["raters"] == "synthetic"]
     if len(synthetic):
         synthetic = synthetic.assign(dimension=synthetic["dimension"].str.removeprefix("perturb:"))
-        tables.append(_long(synthetic.rename(columns={"dimension": "perturbation"}), "Synthetic judgments (--perturb)",
-                            "perturb", lead + [PERTURB_NOTE], ("perturbation", "metric", "statistic"), ("test",)))  # fmt: skip
+        tables.append(
+            _long(
+                synthetic.rename(columns={"dimension": "perturbation"}),
+                "Synthetic judgments (--perturb)",
+                "perturb",
+                lead + [PERTURB_NOTE],
+                ("perturbation", "metric", "statistic"),
+                ("test",),
+            )
+        )
     if len(result.flags):
         flags = result.flags[["rater_id", *FLAG_COLUMNS]].copy()
         flags = flags.astype(object).where(flags.notna(), None)
-        tables.append(ReportTable(title="Raters (flagged raters are kept; every table is given without them too)",
-                                  frame=flags, labels=["rater_id"], values=list(FLAG_COLUMNS), key="raters",
-                                  decimals={"agreement": 3, "chance": 3, "random_p": 3}))  # fmt: skip
+        tables.append(
+            ReportTable(
+                title="Raters (flagged raters are kept; every table is given without them too)",
+                frame=flags,
+                labels=["rater_id"],
+                values=list(FLAG_COLUMNS),
+                key="raters",
+                decimals={"agreement": 3, "chance": 3, "random_p": 3},
+            )
+        )
     return [x for x in tables if x is not None]
 
 
@@ -110,7 +165,9 @@ def accuracy_figure(table: pd.DataFrame, dimension: str) -> Figure | None:
     y = np.arange(len(rows))
     err = np.vstack([rows["value"] - rows["ci_low"], rows["ci_high"] - rows["value"]]).clip(min=0)
     ax.errorbar(rows["value"], y, xerr=err, fmt="o", color="#1f77b4", capsize=2, label="acc23 (95% CI)")
-    ceiling = table[(table["dimension"] == dimension) & (table["raters"] == "all") & (table["statistic"] == "human_ceiling")]
+    ceiling = table[
+        (table["dimension"] == dimension) & (table["raters"] == "all") & (table["statistic"] == "human_ceiling")
+    ]
     if len(ceiling) and np.isfinite(ceiling["value"].iloc[0]):
         c = ceiling.iloc[0]
         ax.axvspan(c["ci_low"], c["ci_high"], color="#d62728", alpha=0.15)
@@ -139,17 +196,25 @@ def dyn_deg_figure(curves: pd.DataFrame, dimension: str, top: int = 8) -> Figure
     return fig
 
 
-def _page(tables: list[ReportTable], figures: list[tuple[str, str]], result: MetaEval, provenance: dict, tiny: bool) -> str:
-    parts = ['<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>jtbench meta-eval</title>\n'
-             '<link rel="icon" href="data:,">\n<style>' + STYLE + "</style>\n</head>\n<body>\n<h1>jtbench meta-eval</h1>\n"]  # fmt: skip
+def _page(
+    tables: list[ReportTable], figures: list[tuple[str, str]], result: MetaEval, provenance: dict, tiny: bool
+) -> str:
+    parts = [
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>jtbench meta-eval</title>\n'
+        '<link rel="icon" href="data:,">\n<style>' + STYLE + "</style>\n</head>\n<body>\n<h1>jtbench meta-eval</h1>\n"
+    ]
     if tiny:
         parts.append(f'<p class="tiny" data-testid="tiny-note"><b>{html.escape(TINY_NOTE)}</b></p>\n')
     parts += [f'<p class="warning">{html.escape(w)}</p>\n' for w in result.warnings]
     for src, caption in figures:
-        parts.append(f'<figure><img src="{html.escape(src)}" alt="{html.escape(caption)}">'
-                     f"<figcaption>{html.escape(caption)}</figcaption></figure>\n")  # fmt: skip
+        parts.append(
+            f'<figure><img src="{html.escape(src)}" alt="{html.escape(caption)}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>\n"
+        )
     parts += [table_html(t) for t in tables]
-    parts.append("<h2>Provenance</h2>\n<pre>" + html.escape(json.dumps(provenance, indent=1, sort_keys=True)) + "</pre>\n")
+    parts.append(
+        "<h2>Provenance</h2>\n<pre>" + html.escape(json.dumps(provenance, indent=1, sort_keys=True)) + "</pre>\n"
+    )
     return "".join(parts) + "</body>\n</html>\n"
 
 
@@ -184,12 +249,16 @@ def write_meta_eval(result: MetaEval, out: str | Path, *, provenance: dict[str, 
         (stage / "meta_eval.tex").write_text(_latex(tables, tiny), encoding="utf-8")
         figures = []
         for dimension in result.dimensions:
-            for name, fig in ((f"accuracy-{dimension}", accuracy_figure(result.table, dimension)),
-                              (f"dyndeg-{dimension}", dyn_deg_figure(result.curves, dimension))):  # fmt: skip
+            for name, fig in (
+                (f"accuracy-{dimension}", accuracy_figure(result.table, dimension)),
+                (f"dyndeg-{dimension}", dyn_deg_figure(result.curves, dimension)),
+            ):
                 if fig is not None:
-                    save_figure(fig, stage / "meta_eval" / name, formats=("png",), tight=True)
+                    save_figure(fig, stage / "meta_eval" / name, formats=("png",))
                     figures.append((f"{name}.png", name.replace("-", ": ", 1)))
-        (stage / "meta_eval" / "index.html").write_text(_page(tables, figures, result, provenance, tiny), encoding="utf-8")
+        (stage / "meta_eval" / "index.html").write_text(
+            _page(tables, figures, result, provenance, tiny), encoding="utf-8"
+        )
         result.flags.to_csv(stage / "rater_flags.csv", index=False)
         if len(result.unmatched):
             result.unmatched.to_csv(stage / "unmatched_ratings.csv", index=False)

@@ -91,9 +91,17 @@ def simulate_study(
         columns[f"Sim-{k:02d}@Sim"] = 50 + 10 * (mix * latent + (1 - mix) * 2 * rng.normal(size=(cases, methods)))
     rows = []
     for c, m in itertools.product(range(cases), range(methods)):
-        row = dict(case_id=case_ids[c], prompt=f"prompt {c}", method=names[m], seed=0, base_model="sim",
-                   video=f"videos/{names[m]}/{case_ids[c]}.mp4", video_sha256=_sha(names[m], c),
-                   backbones="simulated", metric_versions=json.dumps({"sim": "1"}))  # fmt: skip
+        row = dict(
+            case_id=case_ids[c],
+            prompt=f"prompt {c}",
+            method=names[m],
+            seed=0,
+            base_model="sim",
+            video=f"videos/{names[m]}/{case_ids[c]}.mp4",
+            video_sha256=_sha(names[m], c),
+            backbones="simulated",
+            metric_versions=json.dumps({"sim": "1"}),
+        )
         row.update({k: float(v[c, m]) for k, v in columns.items()})
         rows.append(row)
     results = normalise(pd.DataFrame(rows))
@@ -111,18 +119,42 @@ def simulate_study(
         for rater in rng.choice(rater_ids, size=ratings_per_pair, replace=False):
             honest = rater not in randoms and rng.random() >= noise
             answer = truth_ab if honest else int(rng.integers(0, 3))
-            records.append(dict(rater_id=str(rater), item_id=f"{case_ids[c]}:{a}{b}:{dim}", case_id=case_ids[c], seed=0,
-                                dimension=dim, kind="pair", method_a=names[a], method_b=names[b],
-                                video_sha256_a=_sha(names[a], c), video_sha256_b=_sha(names[b], c),
-                                response=str(ANSWERS[answer]), position_a="left" if rng.random() < 0.5 else "right"))  # fmt: skip
+            records.append(
+                dict(
+                    rater_id=str(rater),
+                    item_id=f"{case_ids[c]}:{a}{b}:{dim}",
+                    case_id=case_ids[c],
+                    seed=0,
+                    dimension=dim,
+                    kind="pair",
+                    method_a=names[a],
+                    method_b=names[b],
+                    video_sha256_a=_sha(names[a], c),
+                    video_sha256_b=_sha(names[b], c),
+                    response=str(ANSWERS[answer]),
+                    position_a="left" if rng.random() < 0.5 else "right",
+                )
+            )
     for rater in rater_ids:
         random = rater in randoms
         for g in range(golds_per_rater):
             right = not random and rng.random() >= noise
             answer = "a" if right else str(rng.choice(ANSWERS))
-            records.append(dict(rater_id=rater, item_id=f"gold{g}:{rater}", case_id=case_ids[g % cases], seed=0,
-                                dimension=dimensions[1], kind="gold", method_a="original", method_b="frozen",
-                                response=answer, gold_expected="a", position_a="left"))  # fmt: skip
+            records.append(
+                dict(
+                    rater_id=rater,
+                    item_id=f"gold{g}:{rater}",
+                    case_id=case_ids[g % cases],
+                    seed=0,
+                    dimension=dimensions[1],
+                    kind="gold",
+                    method_a="original",
+                    method_b="frozen",
+                    response=answer,
+                    gold_expected="a",
+                    position_a="left",
+                )
+            )
         own = [r for r in records if r["rater_id"] == rater and r["kind"] == "pair"][:repeats_per_rater]
         for original in own:
             again = dict(original, kind="repeat", item_id=original["item_id"] + ":repeat")

@@ -44,7 +44,9 @@ def test_alpha_recovers_the_planted_noise_level(study):
 def test_bradley_terry_recovers_the_planted_order(study):
     sim, result = study
     for dimension in sim.followers:
-        strengths = {m: value(result, "human", dimension, f"bt_strength[{m}]", "unflagged")["value"] for m in sim.methods}
+        strengths = {
+            m: value(result, "human", dimension, f"bt_strength[{m}]", "unflagged")["value"] for m in sim.methods
+        }
         assert sorted(strengths, key=strengths.get, reverse=True) == sim.methods
         assert value(result, "human", dimension, f"rank_ub[{sim.methods[0]}]", "unflagged")["value"] == 1
     assert any("only 4 methods" in w for w in result.warnings)

@@ -107,9 +107,14 @@ def test_rank_upper_bound():
     assert stats.rank_upper_bounds(low, high).tolist() == [1, 1, 2, 4]
 
 
-@pytest.mark.parametrize(("data", "level", "expected", "digits"), [
-    (KRIPP_A, "nominal", 0.691358, 6), (KRIPP_A, "interval", 0.810845, 6), (KRIPP_B, "ordinal", 0.815, 3),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("data", "level", "expected", "digits"),
+    [
+        (KRIPP_A, "nominal", 0.691358, 6),
+        (KRIPP_A, "interval", 0.810845, 6),
+        (KRIPP_B, "ordinal", 0.815, 3),
+    ],
+)
 def test_alpha_from_coincidences_matches_the_published_values(data, level, expected, digits):
     matrix = np.asarray(data, dtype=float)
     assert round(float(krippendorff.alpha(reliability_data=matrix, level_of_measurement=level)), digits) == expected
