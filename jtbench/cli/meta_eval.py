@@ -10,7 +10,7 @@ be scored; 2 nothing written (bad input, named).
 from __future__ import annotations
 
 import hashlib
-import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
@@ -62,45 +62,40 @@ def meta_eval(
     offline: bool = typer.Option(False, "--offline", help="--perturb: never touch the network."),
 ) -> None:
     """Metric/human agreement with confidence intervals (SPEC §7), and --perturb synthetic judgments."""
+    request = Request(
+        inputs=list(inputs), out=out, resamples=resamples, seed=seed, allow_mixed=allow_mixed, perturb=perturb,
+        perturbations=parse_metric_names(perturbations), manifest=manifest, metrics=parse_metric_names(metrics),
+        methods=parse_metric_names(methods), backbones=backbones.value, data=data, device=device, offline=offline,
+    )  # fmt: skip
     try:
-        code = _run(
-            inputs,
-            out,
-            resamples,
-            seed,
-            allow_mixed,
-            perturb,
-            perturbations,
-            manifest,
-            metrics,
-            backbones.value,
-            data,
-            device,
-            offline,
-            parse_metric_names(methods),
-        )
+        code = _run(request)
     except JtbenchError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
     raise typer.Exit(code)
 
 
-def _run(
-    inputs,
-    out,
-    resamples,
-    seed,
-    allow_mixed,
-    perturb,
-    perturbations,
-    manifest,
-    metrics,
-    backbones,
-    data,
-    device,
-    offline,
-    methods=None,
-) -> int:
+@dataclass(frozen=True)
+class Request:
+    """The command's options, as given."""
+
+    inputs: list[Path]
+    out: Path
+    resamples: int
+    seed: int
+    allow_mixed: bool
+    perturb: bool
+    perturbations: list[str] | None
+    manifest: Path | None
+    metrics: list[str] | None
+    methods: list[str] | None
+    backbones: str
+    data: Path | None
+    device: str
+    offline: bool
+
+
+def _run(req: Request) -> int:
     from jtbench.io.tables import read_results
     from jtbench.metaeval.evaluate import MetaEval, empty_result, meta_evaluate
     from jtbench.metaeval.join import combine_results
@@ -108,6 +103,7 @@ def _run(
     from jtbench.metaeval.report import write_meta_eval
     from jtbench.provenance import git_commit, utc_now
 
+    inputs, perturb, methods = req.inputs, req.perturb, req.methods
     ratings_path = None if _is_results(inputs[0]) else inputs[0]
     result_paths = inputs[1:] if ratings_path is not None else inputs
     if not result_paths:
@@ -125,51 +121,37 @@ def _run(
                 fix="pass results.parquet files or folders holding one",
             )
     tables = [read_results(p) for p in result_paths]
-    results = combine_results(tables, allow_mixed=allow_mixed, names=[str(p) for p in result_paths])
+    results = combine_results(tables, allow_mixed=req.allow_mixed, names=[str(p) for p in result_paths])
     provenance = dict(
         command="jtbench meta-eval",
         created_at=utc_now(),
         git_commit=git_commit(),
-        resamples=resamples,
-        seed=seed,
+        resamples=req.resamples,
+        seed=req.seed,
         results={str(p): _digest(p) for p in result_paths},
         ratings={str(ratings_path): _digest(ratings_path)} if ratings_path else None,
     )
     if ratings_path is not None:
-        result: MetaEval = meta_evaluate(read_ratings(ratings_path), results, resamples=resamples, seed=seed)
+        result: MetaEval = meta_evaluate(read_ratings(ratings_path), results, resamples=req.resamples, seed=req.seed)
     else:
         result = empty_result()
     code = 0
-    tiny = any("tiny" in str(b) for b in results["backbones"].dropna().unique()) or (perturb and backbones == "tiny")
+    tiny = any("tiny" in str(b) for b in results["backbones"].dropna().unique()) or (
+        perturb and req.backbones == "tiny"
+    )
     if perturb:
         chosen = results if not methods else results[results["method"].isin(methods)]
         if chosen.empty:
             raise InputError(
                 f"no results rows for --methods {methods}", fix=f"choose from {sorted(set(results['method']))}"
             )
-        code = _perturb(
-            result,
-            chosen,
-            result_paths,
-            out,
-            perturbations,
-            manifest,
-            metrics,
-            backbones,
-            data,
-            device,
-            offline,
-            seed,
-            provenance,
-        )
-    write_meta_eval(result, out, provenance=provenance, tiny=tiny)
-    _summary(result, out, tiny)
+        code = _perturb(req, result, chosen, result_paths, provenance)
+    write_meta_eval(result, req.out, provenance=provenance, tiny=tiny)
+    _summary(result, req.out, tiny)
     return code
 
 
-def _perturb(
-    result, results, result_paths, out, ids, manifest, metrics, backbones, data, device, offline, seed, provenance
-) -> int:
+def _perturb(req: Request, result, results, result_paths, provenance) -> int:
     from jtbench.benchmark import Benchmark
     from jtbench.cli.score import _score
     from jtbench.io.perturb import load_perturbations
@@ -177,51 +159,31 @@ def _perturb(
     from jtbench.metaeval import perturb as synthetic
     from jtbench.metaeval.evaluate import add_synthetic
 
-    known = load_perturbations(manifest)
-    chosen = parse_metric_names(ids) or list(known)
+    known = load_perturbations(req.manifest)
+    chosen = req.perturbations or list(known)
     unknown = sorted(set(chosen) - set(known))
     if unknown:
         raise InputError(f"unknown perturbation(s) {unknown}", fix=f"choose from {', '.join(known)}")
     if len(result_paths) != 1:
-        raise InputError(
-            "--perturb takes one results table (its videos are perturbed)", fix="pass one run or score folder"
-        )
+        raise InputError("--perturb takes one results table (its videos are perturbed)", fix="pass one run folder")
     source = result_paths[0] if result_paths[0].is_dir() else result_paths[0].parent
-    if data is None and (source / "data").is_dir():
-        data = source / "data"
-    folder = Path(out) / "perturb"
-    plan = synthetic.plan(
-        results, source, folder, {k: known[k] for k in chosen}, Benchmark.load(data_root=data), seed=seed
-    )
+    data = req.data if req.data is not None or not (source / "data").is_dir() else source / "data"
+    folder = Path(req.out) / "perturb"
+    selected = {k: known[k] for k in chosen}
+    plan = synthetic.plan(results, source, folder, selected, Benchmark.load(data_root=data), seed=req.seed)
     index = synthetic.write_index(plan, folder)
-    typer.echo(
-        f"perturb: {len(plan)} index rows ({(plan['perturbation'] != 'original').sum()} perturbed or control) → {index}"
-    )
-    code = _score(
-        None,
-        index,
-        folder,
-        None,
-        None,
-        parse_metric_names(metrics),
-        data,
-        device,
-        16,
-        "anchor",
-        backbones,
-        offline,
-        [],
-        False,
-    )
+    typer.echo(f"perturb: {len(plan)} index rows ({(plan['perturbation'] != 'original').sum()} copies) → {index}")
+    # the normal scorer, as `jtbench score --index`: one pass, resumable through results.parquet
+    code = _score(None, index, folder, None, None, req.metrics, data, req.device, 16, "anchor", req.backbones,
+                  req.offline, [], False)  # fmt: skip
     scored = read_results(folder)
-    stats = synthetic.analyse(plan, scored, {k: known[k] for k in chosen}, metric_columns(scored))
-    add_synthetic(result, stats)
+    add_synthetic(result, synthetic.analyse(plan, scored, selected, metric_columns(scored)))
     provenance["perturb"] = dict(
         perturbations=chosen,
-        backbones=backbones,
+        backbones=req.backbones,
         index=str(index),
         plan_sha256=hashlib.sha256(plan.to_csv(index=False).encode()).hexdigest(),
-        manifest=json.dumps(manifest and str(manifest)),
+        manifest=str(req.manifest) if req.manifest else "data_manifests/perturbations.yaml",
     )
     return 0 if code == 0 else 1
 

@@ -30,6 +30,10 @@ def invoke(*args: str):
     return CliRunner().invoke(app, ["meta-eval", *args], catch_exceptions=False)
 
 
+def run_simulated(root, out, resamples: str = "20"):
+    return invoke(str(root / "ratings.parquet"), str(root / "results"), "--out", str(out), "--resamples", resamples)
+
+
 def test_cli_writes_every_output(files, tmp_path):
     root, sim = files
     out = tmp_path / "out"
@@ -91,10 +95,7 @@ def test_bad_input_is_named_and_nothing_is_written(files, tmp_path):
 def test_a_failing_write_keeps_the_previous_outputs(files, tmp_path, monkeypatch):
     root, _ = files
     out = tmp_path / "out"
-    assert (
-        invoke(str(root / "ratings.parquet"), str(root / "results"), "--out", str(out), "--resamples", "20").exit_code
-        == 0
-    )
+    assert run_simulated(root, out).exit_code == 0
     before = (out / "meta_eval.md").read_text()
 
     def broken(*args, **kwargs):
@@ -164,10 +165,7 @@ def test_converted_ratings_join_by_method_and_case(tmp_path):
 def test_the_page_renders_in_a_browser(files, tmp_path, chromium_browser):
     root, _ = files
     out = tmp_path / "out"
-    assert (
-        invoke(str(root / "ratings.parquet"), str(root / "results"), "--out", str(out), "--resamples", "20").exit_code
-        == 0
-    )
+    assert run_simulated(root, out).exit_code == 0
     page = chromium_browser.new_page()
     try:
         page.goto((out / "meta_eval" / "index.html").as_uri())

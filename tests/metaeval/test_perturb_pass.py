@@ -14,25 +14,15 @@ CHEAP = ("CLIP-T", "CLIP-I")  # the by-construction expectations below are about
 CHOSEN = ("shuffled_frames", "swapped_prompt", "swapped_subject_reference", "swapped_motion_reference")
 
 
+def perturb_args(run, out, perturbations, metrics) -> list[str]:
+    """One method's videos, tiny backbones, a few cheap metrics."""
+    return ["meta-eval", str(run), "--perturb", "--perturbations", ",".join(perturbations), "--metrics",
+            ",".join(metrics), "--methods", "dummy", "--backbones", "tiny", "--out", str(out)]  # fmt: skip
+
+
 def test_perturb_pass_keeps_the_by_construction_invariances(demo_run, tmp_path):
     out = tmp_path / "out"
-    args = [
-        "meta-eval",
-        str(demo_run),
-        "--perturb",
-        "--perturbations",
-        ",".join(CHOSEN),
-        "--metrics",
-        ",".join(CHEAP),
-        "--methods",
-        "dummy",
-        "--backbones",
-        "tiny",
-        "--device",
-        "cpu",
-        "--out",
-        str(out),
-    ]
+    args = perturb_args(demo_run, out, CHOSEN, CHEAP)
     result = CliRunner().invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     table = pd.read_parquet(out / "meta_eval.parquet")
@@ -83,21 +73,7 @@ def test_perturb_frame_kinds_and_graded_severities(demo_run, tmp_path):
     reports Spearman vs severity where graded."""
     out = tmp_path / "out"
     ids = "frozen_first_frame,reversed_frames,blur,noise,compression"
-    args = [
-        "meta-eval",
-        str(demo_run),
-        "--perturb",
-        "--perturbations",
-        ids,
-        "--metrics",
-        "CLIP-T,CLIP-I,Dyn-Deg,Img-Q",
-        "--methods",
-        "dummy",
-        "--backbones",
-        "tiny",
-        "--out",
-        str(out),
-    ]
+    args = perturb_args(demo_run, out, ids.split(","), ("CLIP-T", "CLIP-I", "Dyn-Deg", "Img-Q"))
     result = CliRunner().invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     table = pd.read_parquet(out / "meta_eval.parquet")
