@@ -250,7 +250,12 @@ def alpha_stat(
 
 
 def clusters(metrics, scores, rs: Resampler, corrects, valids, dimension) -> list[Stat]:
-    """Paired sign-flip permutation tests (per-case acc23 at each metric's ε) and significance clusters."""
+    """Paired permutation tests and significance clusters.
+
+    As mt-metrics-eval's ``PairwisePermutationSigDiff``: the two metrics' *outcomes* on each judgment
+    (right / wrong at each metric's own tuned ε) are swapped, so metrics with different thresholds
+    compare without re-tuning; swaps are drawn per case (the bootstrap unit), two-sided.
+    """
     ok = np.flatnonzero(np.isfinite(scores))
     if len(ok) < 2:
         return []

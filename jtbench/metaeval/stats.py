@@ -2,7 +2,8 @@
 
 - acc23 (Deutsch et al. 2023, "Ties Matter"): pairwise accuracy where a human tie is correct only
   when the metric also calls a tie, i.e. ``|Δ| <= ε``; ``ε`` is tuned to maximise the accuracy, as
-  mt-metrics-eval's ``KendallWithTiesOpt`` does (candidates: 0 and every distinct ``|Δ|``).
+  mt-metrics-eval's ``KendallWithTiesOpt`` does with ``sample_rate=1`` (every pair; candidates: 0 and
+  every distinct ``|Δ|``; the smallest ε of the best accuracy wins).
 - Bradley–Terry with ties counted as half a win for each side (FastChat's formulation), fitted by
   Hunter's MM iterations, vectorised over bootstrap resamples.
 - Case-level bootstrap weights and paired sign-flip permutations, shared by every statistic so
