@@ -172,6 +172,10 @@ def _perturb(req: Request, result, results, result_paths, provenance) -> int:
     selected = {k: known[k] for k in chosen}
     plan = synthetic.plan(results, source, folder, selected, Benchmark.load(data_root=data), seed=req.seed)
     index = synthetic.write_index(plan, folder)
+    if results["case_id"].isna().any():
+        typer.secho(
+            f"perturb: {results['case_id'].isna().sum()} prompt-only row(s) left out (no case to swap)", err=True
+        )
     typer.echo(f"perturb: {len(plan)} index rows ({(plan['perturbation'] != 'original').sum()} copies) → {index}")
     # the normal scorer, as `jtbench score --index`: one pass, resumable through results.parquet
     code = _score(None, index, folder, None, None, req.metrics, data, req.device, 16, "anchor", req.backbones,

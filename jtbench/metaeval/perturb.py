@@ -27,6 +27,7 @@ from jtbench.io.layout import INDEX_COLUMNS
 from jtbench.io.perturb import Perturbation
 from jtbench.io.video import count_frames, read_video, write_video
 from jtbench.metaeval.agreement import Stat
+from jtbench.report.thumbnails import resolve_video
 
 CONTROL = "control"
 #: |Δ| up to this (on the metrics' 0-100 scale) counts as "did not move": float summation order only.
@@ -36,11 +37,6 @@ SIGNS = {"down": -1.0, "up": 1.0}
 
 def _label(method: str, perturbation: str, severity: float | None = None) -> str:
     return f"{method}~{perturbation}" + (f"@{severity:g}" if severity is not None else "")
-
-
-def _video_path(results_dir: Path, video: str) -> Path:
-    path = Path(video)
-    return path if path.is_absolute() else results_dir / path
 
 
 def _other(values: list[str], current: str, offset: int) -> str | None:
@@ -65,9 +61,11 @@ def plan(
     motions = list(have_case["motion"].dropna().unique())
     cases = list(have_case["case_id"].unique())
     for n, row in enumerate(have_case.itertuples(index=False)):
-        source = _video_path(results_dir, row.video)
-        if not source.is_file():
-            raise InputError("a scored video is missing", file=source, fix="pass the run or score folder that holds it")
+        source = resolve_video(row.video, results_dir)  # as recorded, else under the results folder, else the cwd
+        if source is None:
+            raise InputError(
+                "a scored video is missing", file=row.video, fix="pass the run or score folder that holds it"
+            )
         base = dict(
             case_id=row.case_id,
             seed=row.seed,
