@@ -39,6 +39,26 @@ def _digest(path: Path) -> str:
     return file_sha256(path / "results.parquet" if path.is_dir() else path)
 
 
+@dataclass(frozen=True)
+class Request:
+    """The command's options, as given."""
+
+    inputs: list[Path]
+    out: Path
+    resamples: int
+    seed: int
+    allow_mixed: bool
+    perturb: bool
+    perturbations: list[str] | None
+    manifest: Path | None
+    metrics: list[str] | None
+    methods: list[str] | None
+    backbones: str
+    data: Path | None
+    device: str
+    offline: bool
+
+
 def meta_eval(
     inputs: list[Path] = typer.Argument(..., help="[RATINGS] RESULTS…: ratings file, then results tables or folders."),
     out: Path = typer.Option(..., "--out", help="Output folder: meta_eval.parquet/.md/.tex, meta_eval/index.html."),
@@ -73,26 +93,6 @@ def meta_eval(
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
     raise typer.Exit(code)
-
-
-@dataclass(frozen=True)
-class Request:
-    """The command's options, as given."""
-
-    inputs: list[Path]
-    out: Path
-    resamples: int
-    seed: int
-    allow_mixed: bool
-    perturb: bool
-    perturbations: list[str] | None
-    manifest: Path | None
-    metrics: list[str] | None
-    methods: list[str] | None
-    backbones: str
-    data: Path | None
-    device: str
-    offline: bool
 
 
 def _run(req: Request) -> int:

@@ -13,57 +13,25 @@ BLUR = Perturbation(id="blur", kind="frames", description="", transform="gaussia
                     expected={"Img-Q": "down", "CLIP-T": "same"}, by_construction=("CLIP-T",))  # fmt: skip
 
 
+def plan_row(method: str, sha: str, perturbation: str, severity: float, origin: str, baseline: tuple[str, str]):
+    return dict(method=method, video_sha256=sha, perturbation=perturbation, severity=severity, origin_method="m",
+                origin_sha256=origin, baseline_method=baseline[0], baseline_sha256=baseline[1])  # fmt: skip
+
+
 def test_directional_accuracy_effect_size_invariance_and_severity():
     plan, scores = [], []
     originals = {"v1": (50.0, 20.0), "v2": (60.0, 30.0)}  # Img-Q, CLIP-T of each original
     after = {"v1": [48.0, 45.0, 40.0], "v2": [61.0, 55.0, 50.0]}  # Img-Q at severities 1, 2, 3
     for video, (img_q, clip_t) in originals.items():
-        plan.append(
-            dict(
-                method="m",
-                video_sha256=video,
-                perturbation="original",
-                severity=np.nan,
-                origin_method="m",
-                origin_sha256=video,
-                baseline_method="m",
-                baseline_sha256=video,
-            )
-        )
-        plan.append(
-            dict(
-                method="m~control",
-                video_sha256=f"c{video}",
-                perturbation="control",
-                severity=np.nan,
-                origin_method="m",
-                origin_sha256=video,
-                baseline_method="m",
-                baseline_sha256=video,
-            )
-        )
-        scores += [
-            dict(method="m", video_sha256=video, **{"Img-Q": img_q, "CLIP-T": clip_t}),
-            dict(method="m~control", video_sha256=f"c{video}", **{"Img-Q": img_q, "CLIP-T": clip_t}),
-        ]
+        plan.append(plan_row("m", video, "original", np.nan, video, ("m", video)))
+        plan.append(plan_row("m~control", f"c{video}", "control", np.nan, video, ("m", video)))
+        for method, sha in (("m", video), ("m~control", f"c{video}")):
+            scores.append({"method": method, "video_sha256": sha, "Img-Q": img_q, "CLIP-T": clip_t})
         for severity, value in zip((1.0, 2.0, 3.0), after[video], strict=True):
-            label = f"m~blur@{severity:g}"
-            plan.append(
-                dict(
-                    method=label,
-                    video_sha256=f"{video}{severity}",
-                    perturbation="blur",
-                    severity=severity,
-                    origin_method="m",
-                    origin_sha256=video,
-                    baseline_method="m~control",
-                    baseline_sha256=f"c{video}",
-                )
-            )
+            label, sha = f"m~blur@{severity:g}", f"{video}{severity}"
+            plan.append(plan_row(label, sha, "blur", severity, video, ("m~control", f"c{video}")))
             moved = 0.5 if (video, severity) == ("v2", 3.0) else 0.0  # one invariance violation
-            scores.append(
-                dict(method=label, video_sha256=f"{video}{severity}", **{"Img-Q": value, "CLIP-T": clip_t + moved})
-            )
+            scores.append({"method": label, "video_sha256": sha, "Img-Q": value, "CLIP-T": clip_t + moved})
     stats = {(s.metric, s.statistic): s for s in analyse(pd.DataFrame(plan), pd.DataFrame(scores), {"blur": BLUR},
                                                          ["Img-Q", "CLIP-T"])}  # fmt: skip
     # Img-Q deltas: -2, -5, -10, +1, -5, -10 -> 5 of 6 down; mean -31/6; σ of originals (50, 60) = 7.071
