@@ -138,9 +138,20 @@ class OpenS2VAestheticMLP(Backbone):
         return head.to(device=device, dtype=dtype).eval()
 
     def build_tiny(self, out_dir: Path, seed: int) -> dict[str, Path]:
-        """The real head shape (0.9 M parameters) with seeded weights: it reads the tiny CLIP's 768-d output."""
-        torch.manual_seed(seed)
+        """The real head shape (0.9 M parameters) with seeded weights: it reads the tiny CLIP's 768-d output.
+
+        Weights ~ N(0, 1/fan_out) keep the embedding's norm through the five layers (PyTorch's default
+        init shrinks it ~100x, leaving a head that ignores the frame); the last bias centres it on 5.
+        """
+        generator = torch.Generator().manual_seed(seed)
+        head = AestheticMLP()
+        with torch.no_grad():
+            for layer in head.layers:
+                if isinstance(layer, nn.Linear):
+                    layer.weight.normal_(0.0, layer.out_features**-0.5, generator=generator)
+                    layer.bias.normal_(0.0, 0.01, generator=generator)
+            head.layers[-1].bias.fill_(5.0)
         path = out_dir / OPENS2V_AESTHETIC_MLP.filename
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(AestheticMLP().state_dict(), path)
+        torch.save(head.state_dict(), path)
         return {OPENS2V_AESTHETIC_MLP.id: path}
