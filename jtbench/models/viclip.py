@@ -101,7 +101,7 @@ class ViClipText(nn.Module):
         from clip.model import LayerNorm, Transformer
 
         super().__init__()
-        mask = torch.full((context, context), float("-inf")).triu_(1)
+        mask = torch.full((context, context), float("-inf"), device="cpu").triu_(1)  # real even when built on meta
         self.transformer = Transformer(width, layers, width // HEAD_WIDTH, attn_mask=mask)
         self.token_embedding = nn.Embedding(vocab, width)
         self.positional_embedding = nn.Parameter(torch.zeros(context, width))
@@ -227,8 +227,9 @@ class ViClipInternVid(Backbone):
     def load(self, files: dict[str, Path], device: torch.device, dtype: torch.dtype) -> ViClipModel:
         path = files[VICLIP_WEIGHTS.id]
         state = read_viclip_state(path)
-        model = ViClip(viclip_config(state))
-        load_strict(model, state, path=path, network="ViCLIP", fix=_FIX)
+        with torch.device("meta"):  # no second copy of the weights: the file's tensors become the parameters
+            model = ViClip(viclip_config(state))
+        load_strict(model, state, path=path, network="ViCLIP", fix=_FIX, assign=True)
         model = model.to(device=device, dtype=dtype).eval()
         tokenizer = ViClipTokenizer(files[VICLIP_BPE.id], model.text_encoder.context)
         return ViClipModel(model, tokenizer, torch.device(device), dtype)

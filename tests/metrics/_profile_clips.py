@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 from sample_media import CAR_TURN, SAMPLE_VIDEO, downscale
 
@@ -18,6 +19,12 @@ LONG_PROMPT = (
     "A brown bear plushie with a red bow tie sits on a sunny meadow of tall green grass and yellow flowers, "
     "holding a silver flute to its mouth and playing a cheerful tune while a light breeze moves the petals"
 )  # 40+ BPE tokens: over ViCLIP's 32-token context
+
+
+FAST = ("car_16f_144x144", "sample_49f_96x144", "static_10f_96x128", "panning_10f_96x128", "opposing_10f_96x128")
+SLOW = ("car_16f_480x480", "sample_49f_480x720")  # the real files at full resolution
+#: ``@pytest.mark.parametrize("name", PARITY_CLIPS)``: every clip, the full-resolution ones in slow runs
+PARITY_CLIPS = [*FAST, *(pytest.param(name, marks=pytest.mark.slow) for name in SLOW)]
 
 
 def panning(frame: torch.Tensor, count: int, height: int, width: int, step: int) -> torch.Tensor:
@@ -49,3 +56,9 @@ def profile_clips(out: Path, *, full: bool = False) -> dict[str, Path]:
     if full:
         paths["car_16f_480x480"], paths["sample_49f_480x720"] = CAR_TURN, SAMPLE_VIDEO
     return paths
+
+
+@pytest.fixture(scope="module", name="clips")
+def clips_fixture(shared_data, tmp_path_factory) -> dict[str, Path]:
+    """The ``clips`` fixture: :func:`profile_clips` (import ``clips_fixture`` into a test module to use it)."""
+    return profile_clips(tmp_path_factory.mktemp("profile_clips"), full=True)

@@ -25,7 +25,7 @@ from _opens2v_reference import (
     run_aesthetic_laion,
     sample_video_frames,
 )
-from _profile_clips import profile_clips
+from _profile_clips import FAST, PARITY_CLIPS, clips_fixture  # noqa: F401  (the clips fixture)
 
 from jtbench.io.video import read_video
 from jtbench.metrics import opens2v
@@ -38,13 +38,6 @@ from jtbench.weights.resolve import WeightResolver
 AES, MOTION = "Aesthetics@OpenS2V", "Motion@OpenS2V"
 TOL = 1e-6  # on each column's own scale (raw 1–10; pixels)
 PARITY: dict[str, dict[str, float]] = {}
-FAST = ("car_16f_144x144", "sample_49f_96x144", "static_10f_96x128", "panning_10f_96x128", "opposing_10f_96x128")
-SLOW = ("car_16f_480x480", "sample_49f_480x720")
-
-
-@pytest.fixture(scope="module")
-def clips(shared_data, tmp_path_factory) -> dict[str, Path]:
-    return profile_clips(tmp_path_factory.mktemp("opens2v_clips"), full=True)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +82,7 @@ def _ours(hub, path: Path) -> dict[str, float]:
     return {c: create_metric(c).score(sample, ctx).value for c in (AES, MOTION)}
 
 
-@pytest.mark.parametrize("name", [*FAST, *(pytest.param(n, marks=pytest.mark.slow) for n in SLOW)])
+@pytest.mark.parametrize("name", PARITY_CLIPS)
 def test_matches_opens2v(name, clips, tiny_hub, scorer):
     ours = _ours(tiny_hub, clips[name])
     theirs = {AES: opens2v_aesthetics(scorer, clips[name]), MOTION: opens2v_motion(clips[name])}

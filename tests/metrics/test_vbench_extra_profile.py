@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from _profile_clips import LONG_PROMPT, profile_clips
+from _profile_clips import FAST, LONG_PROMPT, PARITY_CLIPS, clips_fixture  # noqa: F401  (the clips fixture)
 
 from jtbench.io.video import read_video
 from jtbench.metrics import vbench_extra
@@ -37,13 +37,6 @@ PROMPT = "A bear plushie playing the flute on the grass."
 FLICKER, OVERALL = "Temp-Flicker@VBench", "Overall-Con@VBench"
 TOL = 1e-6  # on the 0–1 scale
 PARITY: dict[str, dict[str, float]] = {}
-FAST = ("car_16f_144x144", "sample_49f_96x144", "static_10f_96x128", "panning_10f_96x128")
-SLOW = ("car_16f_480x480", "sample_49f_480x720")
-
-
-@pytest.fixture(scope="module")
-def clips(shared_data, tmp_path_factory) -> dict[str, Path]:
-    return profile_clips(tmp_path_factory.mktemp("vbench_extra_clips"), full=True)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +92,7 @@ def _ours(hub, path: Path, prompt: str = PROMPT) -> dict[str, float]:
     return {c: create_metric(c).score(sample, ctx).value for c in (FLICKER, OVERALL)}
 
 
-@pytest.mark.parametrize("name", [*FAST, *(pytest.param(n, marks=pytest.mark.slow) for n in SLOW)])
+@pytest.mark.parametrize("name", PARITY_CLIPS)
 def test_matches_vbench(name, clips, tiny_hub, vbench_viclip):
     from vbench.temporal_flickering import cal_score
 
