@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from jtbench import __version__
+from jtbench.io.atomic import write_text
 from jtbench.paths import REPO_ROOT, cache_dir
 
 #: Distributions whose versions change the numbers (decoders, model code, tokenisers).
@@ -114,12 +114,8 @@ def _load_digest_cache() -> dict[str, str]:
 
 
 def _save_digest_cache(cache: Mapping[str, str]) -> None:
-    path = _digest_cache_path()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(dict(cache), indent=0, sort_keys=True))
-        os.replace(tmp, path)
+        write_text(_digest_cache_path(), json.dumps(dict(cache), indent=0, sort_keys=True))
     except OSError:
         pass  # a read-only cache only costs re-hashing next time
 

@@ -21,7 +21,9 @@ def launch_chromium() -> Iterator:
     path = chromium_path()
     if path is None:
         pytest.skip("no chromium on PATH (make test installs Debian's chromium package)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra (make test installs it)")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is in the dev extra (make test installs it)"
+    )
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=path, headless=True, args=list(ARGS))
         try:

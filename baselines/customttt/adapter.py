@@ -25,6 +25,7 @@ from torch import nn
 from baselines.customttt.data import clip_window, load_clips, load_images
 from baselines.customttt.layers import spatial_targets, temporal_targets
 from baselines.customttt.losses import diffusion_loss
+from baselines.customttt.optim import make_lion
 from jtbench.errors import InputError
 from jtbench.methods.base import Checkpoint, MethodAdapter, RunSettings, SampleRequest, TrainingData, TrainUnit
 from jtbench.methods.t2v.inject import adapter_parameters, inject, mark_trainable, read_metadata, save_adapters
@@ -43,14 +44,6 @@ SHORTCUTS = {
     "guidance_scale": ("sampling.guidance_scale",),
     "seed": ("seed",),
 }
-
-
-def make_lion(params: Sequence[nn.Parameter], lr: float, cfg: dict[str, Any]):
-    """Lion (CT-supp §1: betas 0.9/0.99, weight decay 0.1, decoupled as in lion-pytorch)."""
-    from lion_pytorch import Lion
-
-    opt = cfg["optimizer"]
-    return Lion(params, lr=lr, betas=tuple(opt["betas"]), weight_decay=float(opt["weight_decay"]))
 
 
 def inject_lora(unet: nn.Module, part: str, cfg: dict[str, Any], dropout: float) -> dict[str, nn.Module]:

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from baselines.customttt.losses import TTTDraw, ttt_loss
+from baselines.customttt.optim import make_lion
 from jtbench.io.video import write_video
 from jtbench.methods.t2v.base_model import T2VComponents
 from jtbench.methods.t2v.latents import decode_latents, to_uint8_frames
@@ -89,8 +90,6 @@ class CustomTTTSampler:
         return z_app, z_mot
 
     def test_time_train(self, z_app: torch.Tensor, z_mot: torch.Tensor, cond: torch.Tensor, seed: int) -> list[float]:
-        from baselines.customttt.adapter import make_lion
-
         ttt = self.cfg["ttt"]
         comps = self.components
         params = list(self.params.values())

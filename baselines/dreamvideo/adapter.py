@@ -31,6 +31,7 @@ from baselines.dreamvideo.modules import (
     add_placeholder_token,
     inject_adapters,
 )
+from baselines.dreamvideo.prompts import placeholder_for, replace_phrase
 from baselines.dreamvideo.sampling import DreamVideoSampler
 from baselines.dreamvideo.training import (
     clip_kind,
@@ -68,20 +69,6 @@ def resolve_config(base: dict[str, Any], overrides: dict[str, Any], source: Path
     from jtbench.methods.t2v.config import apply_overrides
 
     return apply_overrides(base, overrides, SHORTCUTS, source)
-
-
-def placeholder_for(cfg: dict[str, Any], subject: str) -> str:
-    return str(cfg["textual_inversion"]["placeholder"]).format(subject=subject)
-
-
-def replace_phrase(text: str, phrase: str, token: str, *, file: Path | None = None) -> str:
-    """Put the placeholder where the subject phrase stands ("A bear plushie walking." → "A <bear_plushie> walking.")."""
-    lower = text.lower()
-    at = lower.find(phrase.lower())
-    if at < 0:
-        raise InputError(f"the prompt {text!r} does not contain the subject phrase {phrase!r}", file=file,
-                         fix="DreamVideo swaps the phrase for its learned token; sample prompts of this subject")
-    return text[:at] + token + text[at + len(phrase):]
 
 
 class DreamVideo(MethodAdapter):

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from baselines.dreamvideo.modules import AppearanceCondition
+from baselines.dreamvideo.prompts import replace_phrase
 from jtbench.io.video import write_video
 from jtbench.methods.t2v.base_model import T2VComponents
 from jtbench.methods.t2v.latents import decode_latents, to_uint8_frames
@@ -46,8 +47,6 @@ class DreamVideoSampler:
     last_latents: torch.Tensor | None = None  # of the last write(), for tests and debugging
 
     def prompt_for(self, prompt: str) -> str:
-        from baselines.dreamvideo.adapter import replace_phrase
-
         return replace_phrase(prompt, self.subject_phrase, self.token)
 
     @torch.no_grad()

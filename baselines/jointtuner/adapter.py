@@ -18,18 +18,17 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 
 from baselines.jointtuner.losses import ait_loss, offset_noise, ofs_loss
+from baselines.jointtuner.variants import CONFIG, Variant
 from jtbench.benchmark.combinations import Combination
 from jtbench.errors import InputError, WeightsError
 from jtbench.methods.base import Checkpoint, MethodAdapter, RunSettings, SampleRequest, TrainingData, TrainUnit
 
-CONFIG = Path(__file__).with_name("config.yaml")
 WEIGHTS_FILE = "lora.safetensors"
 SHORTCUTS = {
     "steps": ("train.steps",),
@@ -40,30 +39,6 @@ SHORTCUTS = {
     "seed": ("seed",),
     "variant": ("variant",),
 }
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One Table 3 configuration."""
-
-    name: str
-    paper_row: str
-    offset_noise: str  # frame | pixel | video | none
-    gated: bool
-    union: bool
-    joint: bool
-
-    @classmethod
-    def from_config(cls, cfg: dict[str, Any]) -> Variant:
-        name = cfg["variant"]
-        if name not in cfg["variants"]:
-            raise InputError(f"unknown JointTuner variant {name!r}", file=CONFIG,
-                             fix=f"use one of {', '.join(cfg['variants'])}")
-        variant = cls(name=name, **cfg["variants"][name])
-        if not variant.joint and (variant.union or variant.gated):
-            raise InputError(f"JointTuner variant {name!r}: two-stage training needs separate classic LoRA sets",
-                             file=CONFIG, fix="set union: false and gated: false for a variant with joint: false")
-        return variant
 
 
 def inject_lora(unet: torch.nn.Module, variant: Variant, rank: int, dropout: float):

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from baselines.jointtuner.variants import Variant
 from jtbench.errors import InputError, WeightsError
 from jtbench.methods.base import Checkpoint, RunSettings, SampleRequest, TrainingData, TrainUnit
 
@@ -96,7 +97,6 @@ def part_of_param(name: str) -> str:
 
 def train(adapter: Any, spec: Any, cfg: dict[str, Any], unit: TrainUnit, data: TrainingData,
           settings: RunSettings, workdir: Path) -> Checkpoint:
-    from baselines.jointtuner.adapter import Variant
     from jtbench.methods.t2v import training as T
     from jtbench.methods.t2v.dit import training as D
     from jtbench.methods.t2v.dit.families import family_of
@@ -129,7 +129,6 @@ def train(adapter: Any, spec: Any, cfg: dict[str, Any], unit: TrainUnit, data: T
 
 def sample(adapter: Any, spec: Any, cfg: dict[str, Any], checkpoints: Sequence[Checkpoint],
            requests: Sequence[SampleRequest], settings: RunSettings, out_dir: Path) -> list[Path]:
-    from baselines.jointtuner.adapter import Variant
     from jtbench.methods.t2v.base_model import load_for_settings
     from jtbench.methods.t2v.dit.sampling import DiTSamplerConfig, sample_requests
     from jtbench.methods.t2v.dit.training import run_precision
@@ -159,7 +158,6 @@ def sample(adapter: Any, spec: Any, cfg: dict[str, Any], checkpoints: Sequence[C
 
 def parameter_counts(spec: Any, cfg: dict[str, Any]) -> dict[str, int]:
     """Trainable parameters on the real-size transformer (meta device): joint LoRA and gates."""
-    from baselines.jointtuner.adapter import Variant
     from jtbench.methods.t2v.bases import build_meta_transformer
     from jtbench.methods.t2v.dit.families import family_of
     from jtbench.methods.t2v.inject import adapter_parameters, count_by_part

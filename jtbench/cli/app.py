@@ -34,7 +34,7 @@ def root(
 
 
 def _register() -> None:
-    from jtbench.cli import data, demo, doctor, listing, methods, report, run, score, weights
+    from jtbench.cli import data, demo, doctor, listing, methods, report, run, score, study, weights
 
     app.add_typer(listing.app, name="list")
     app.add_typer(data.app, name="data")
@@ -45,6 +45,7 @@ def _register() -> None:
     app.command("demo")(demo.demo)
     app.add_typer(weights.app, name="weights")
     app.add_typer(methods.app, name="methods")
+    app.add_typer(study.app, name="study")
 
 
 _register()

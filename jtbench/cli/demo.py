@@ -18,6 +18,7 @@ import shutil
 import time
 from pathlib import Path
 
+import click
 import typer
 
 from jtbench.errors import JtbenchError
@@ -59,12 +60,11 @@ def write_my_method(out: Path) -> Path:
     return folder
 
 
-def _invoke(args: list[str]) -> int:
-    from jtbench.cli.app import app
-
+def _invoke(root: click.Command, args: list[str]) -> int:
+    """Run one ``jtbench`` command line through ``root`` (the command the demo runs under), in this process."""
     typer.secho(f"\n$ jtbench {shlex.join(args)}", bold=True)
     try:
-        code = app(args, standalone_mode=False)
+        code = root(args, standalone_mode=False)
     except JtbenchError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         return 2
@@ -72,6 +72,7 @@ def _invoke(args: list[str]) -> int:
 
 
 def demo(
+    ctx: typer.Context,
     out: Path = typer.Option(Path("runs/demo"), "--out", help="Folder for everything the demo writes."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     metrics: str = typer.Option(None, "--metrics", help="Only these metrics, comma-separated (default: the ten)."),
@@ -84,7 +85,7 @@ def demo(
         if args[0] == "score":
             typer.echo(f"(writing {out / MY_METHOD}/<case_id>.mp4: your method's videos — here, the reference clips)")
             write_my_method(out)
-        code = _invoke(args)
+        code = _invoke(ctx.find_root().command, args)
         if code != 0:
             typer.secho(f"demo step {i} failed (exit code {code}); see the messages above", fg="red", err=True)
             raise typer.Exit(code)

@@ -66,7 +66,8 @@ def report(
 ) -> None:
     """Regenerate the paper's tables from result tables and the paper's reference rows."""
     from jtbench.errors import InputError
-    from jtbench.report.api import report_text, write_plots, write_report, write_text
+    from jtbench.io.atomic import write_text
+    from jtbench.report.api import report_text, write_plots, write_report
     from jtbench.report.build import ReportOptions, parse_breakdowns, parse_compare
     from jtbench.report.inputs import gather
 

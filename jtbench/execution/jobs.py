@@ -24,10 +24,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jtbench.benchmark.combinations import Benchmark, Combination
+from jtbench.execution.store import ArtifactStore, safe_name
 from jtbench.methods.base import METHODS, RunSettings, TrainUnit
 
 JobKind = Literal["train", "sample", "score", "report"]
 STAGES: tuple[JobKind, ...] = ("train", "sample", "score", "report")
+#: Where a job kind keeps score rows before the report merges them: one shard per video.
+SHARDS_DIR = "scores"
 
 
 def config_hash(obj: Any, length: int = 12) -> str:
@@ -191,3 +194,8 @@ def videos_dir(request: RunRequest, method: str) -> Path:
 def checkpoint_dir(request: RunRequest, train_key: str) -> Path:
     """``checkpoints/<method>/<base>/<unit kind>/<subject>__<motion>/<config hash>``."""
     return request.out_dir / "checkpoints" / train_key.split("/", 1)[1]
+
+
+def shard_dir(request: RunRequest, key: str) -> Path:
+    """The score shard of one job, below the run's state folder (read by the tasks and the report)."""
+    return ArtifactStore(request.out_dir).state / SHARDS_DIR / safe_name(key)

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from jtbench.errors import JtbenchError
-from jtbench.execution.jobs import RunRequest
+from jtbench.execution.jobs import RunRequest, shard_dir
 from jtbench.execution.store import ArtifactStore
 
 RESULTS = "results.parquet"
@@ -31,7 +31,6 @@ TINY_NOTE = (
 
 def collect_rows(request: RunRequest, store: ArtifactStore, score_keys: Sequence[str]) -> pd.DataFrame:
     """Rows of every score shard of this plan (failed metrics included, as NaN with their errors)."""
-    from jtbench.execution.tasks import shard_dir
     from jtbench.io.tables import normalise, read_results
 
     frames = []
@@ -116,7 +115,8 @@ def write_report(request: RunRequest, results: Path) -> dict[str, str]:
 
 
 def _markdown(request: RunRequest, inputs: Any, options: Any) -> dict[str, str]:
-    from jtbench.report.api import report_text, write_text
+    from jtbench.io.atomic import write_text
+    from jtbench.report.api import report_text
 
     text = report_text(inputs, fmt="md", table="main", options=options)
     if request.settings.backbones == "tiny":

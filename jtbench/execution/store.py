@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from jtbench.errors import JtbenchError
+from jtbench.io.atomic import atomic_write, write_text
 from jtbench.io.digest import file_sha256
 
 #: Files up to this size are hashed in their record (videos, JSON); bigger ones are checked by size.
@@ -41,17 +42,6 @@ class RunLockedError(JtbenchError):
 def safe_name(key: str) -> str:
     """A job key as one file name: path separators become ``~`` (keys never contain ``~``)."""
     return key.replace("/", "~")
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    """Temp file in the same folder, fsync, rename: readers see the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def describe_outputs(root: Path, outputs: list[Path]) -> dict[str, dict[str, Any]]:
@@ -137,7 +127,7 @@ class ArtifactStore:
             "pid": os.getpid(),
             "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
         }
-        _write_text_atomic(self._record_path(kind, key), json.dumps(rec, indent=1, sort_keys=True))
+        write_text(self._record_path(kind, key), json.dumps(rec, indent=1, sort_keys=True))
         self._failure_path(kind, key).unlink(missing_ok=True)
         return rec
 
@@ -160,7 +150,7 @@ class ArtifactStore:
             "info": info or {},
             "failed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        _write_text_atomic(self._failure_path(kind, key), json.dumps(rec, indent=1, sort_keys=True))
+        write_text(self._failure_path(kind, key), json.dumps(rec, indent=1, sort_keys=True))
 
     def failure(self, kind: str, key: str) -> dict[str, Any] | None:
         try:
@@ -172,19 +162,11 @@ class ArtifactStore:
     @staticmethod
     def write_atomic(path: Path, write: Callable[[Path], Any]) -> Path:
         """Call ``write(tmp)`` then rename ``tmp`` onto ``path``: no reader ever sees half a file."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-        try:
-            write(tmp)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path
+        return atomic_write(path, write, keep_suffix=True)
 
     @staticmethod
     def write_json(path: Path, obj: Any) -> Path:
-        _write_text_atomic(Path(path), json.dumps(obj, indent=1, sort_keys=True, default=str))
+        write_text(Path(path), json.dumps(obj, indent=1, sort_keys=True, default=str))
         return Path(path)
 
     # -- the folder lock -----------------------------------------------------------------------

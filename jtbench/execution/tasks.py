@@ -16,12 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from jtbench.errors import JtbenchError
-from jtbench.execution.jobs import Job, JobResult, RunRequest, checkpoint_dir, video_path, videos_dir
+from jtbench.execution.jobs import Job, JobResult, RunRequest, checkpoint_dir, shard_dir, video_path, videos_dir
 from jtbench.execution.store import ArtifactStore
 from jtbench.methods.base import Checkpoint, SampleRequest, TrainingData, TrainUnit, get_method
-
-#: Where a job kind keeps score rows before the report merges them: one shard per video.
-SHARDS_DIR = "scores"
 
 
 def execute(job: Job, request: RunRequest) -> JobResult:
@@ -179,12 +176,6 @@ def scorer_for(request: RunRequest, method: str) -> Any:
     scorer = _SCORERS[key]
     scorer.method, scorer.base_model = method, request.base_model
     return scorer
-
-
-def shard_dir(request: RunRequest, key: str) -> Path:
-    from jtbench.execution.store import safe_name
-
-    return ArtifactStore(request.out_dir).state / SHARDS_DIR / safe_name(key)
 
 
 def run_score(job: Job, request: RunRequest, store: ArtifactStore) -> dict[str, Any]:

@@ -32,7 +32,18 @@ __all__ = [
     "load_perturbations",
 ]
 
-PAPER_COLUMNS = ("CLIP-T", "CLIP-I", "Mot-Fid", "Mot-Smth", "Dyn-Deg", "Subj-Con", "Bkgd-Con", "Pick-Sc", "Aesth-Q", "Img-Q")
+PAPER_COLUMNS = (
+    "CLIP-T",
+    "CLIP-I",
+    "Mot-Fid",
+    "Mot-Smth",
+    "Dyn-Deg",
+    "Subj-Con",
+    "Bkgd-Con",
+    "Pick-Sc",
+    "Aesth-Q",
+    "Img-Q",
+)
 KINDS = ("frames", "prompt", "subject_reference", "motion_reference")
 EXPECTATIONS = ("down", "up", "same")
 
@@ -88,13 +99,17 @@ TRANSFORMS: dict[str, FrameTransform] = {
 }
 
 
-def apply_transform(name: str, frames: np.ndarray, *, severity: float = 0.0, seed: int = 0, fps: float = 8.0) -> np.ndarray:
+def apply_transform(
+    name: str, frames: np.ndarray, *, severity: float = 0.0, seed: int = 0, fps: float = 8.0
+) -> np.ndarray:
     """Apply the transform ``name`` to ``uint8 [T, H, W, 3]`` frames (a numpy array or tensor)."""
     if name not in TRANSFORMS:
         raise JtbenchError(f"unknown frame transform {name!r}; known: {', '.join(TRANSFORMS)}")
     array = np.asarray(frames.numpy() if hasattr(frames, "numpy") else frames)
     if array.dtype != np.uint8 or array.ndim != 4 or array.shape[-1] != 3 or len(array) == 0:
-        raise JtbenchError(f"perturbation {name!r} expects uint8 [T, H, W, 3] frames with T >= 1, got {array.dtype} {array.shape}")
+        raise JtbenchError(
+            f"perturbation {name!r} expects uint8 [T, H, W, 3] frames with T >= 1, got {array.dtype} {array.shape}"
+        )
     return TRANSFORMS[name](array, float(severity), np.random.default_rng(seed), float(fps))
 
 
@@ -127,13 +142,24 @@ class Perturbation:
 
 
 def _problem(path: Path, entry: str, what: str) -> JtbenchError:
-    return JtbenchError(f"{path}: perturbation {entry!r}: {what}; fix the entry (the file's header documents each field)")
+    return JtbenchError(
+        f"{path}: perturbation {entry!r}: {what}; fix the entry (the file's header documents each field)"
+    )
 
 
 def _parse(path: Path, name: str, raw: Any, columns: set[str]) -> Perturbation:
     if not isinstance(raw, dict):
         raise _problem(path, name, "must be a mapping")
-    unknown = set(raw) - {"kind", "transform", "severities", "expected", "by_construction", "bias", "gold", "description"}
+    unknown = set(raw) - {
+        "kind",
+        "transform",
+        "severities",
+        "expected",
+        "by_construction",
+        "bias",
+        "gold",
+        "description",
+    }
     if unknown:
         raise _problem(path, name, f"unknown field(s) {sorted(unknown)}")
     kind = raw.get("kind")

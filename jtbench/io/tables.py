@@ -11,7 +11,6 @@ tables written before them read with nulls there.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jtbench.errors import InputError
+from jtbench.io.atomic import atomic_write
 from jtbench.metrics.base import PAPER_COLUMNS
 
 KEY = ("method", "video_sha256")
@@ -121,12 +121,8 @@ def rows_by_key(path: str | Path) -> dict[tuple[str, str], dict[str, Any]]:
 
 def write_atomic(df: pd.DataFrame, path: Path) -> Path:
     """Write Parquet through a temp file + rename (readers never see a partial file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     table = pa.Table.from_pandas(df, schema=result_schema(metric_columns(df)), preserve_index=False)
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
 def upsert_results(path: str | Path, rows: pd.DataFrame | Iterable[Mapping[str, Any]]) -> pd.DataFrame:

@@ -145,7 +145,14 @@ def sample_every(num_frames: int, stride: int, limit: int | None = None) -> list
 
 
 # -- writing ----------------------------------------------------------------------------------
-def write_video(frames: torch.Tensor | np.ndarray, path: str | Path, fps: float = 8.0, *, crf: int = 18) -> Path:
+def write_video(
+    frames: torch.Tensor | np.ndarray,
+    path: str | Path,
+    fps: float = 8.0,
+    *,
+    crf: int = 18,
+    options: dict[str, str] | None = None,
+) -> Path:
     """Write ``uint8 [T, H, W, 3]`` as h264 mp4 (yuv420p) or, for ``.gif``, an animated GIF.
 
     Odd sizes are padded by one pixel (h264 needs even dimensions). Writes atomically. The bytes
@@ -165,7 +172,7 @@ def write_video(frames: torch.Tensor | np.ndarray, path: str | Path, fps: float 
         pad_h, pad_w = h % 2, w % 2
         if pad_h or pad_w:
             array = np.pad(array, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
-        with av.open(str(tmp), mode="w", format="mp4") as container:
+        with av.open(str(tmp), mode="w", format="mp4", options=dict(options or {})) as container:
             stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
             stream.width, stream.height = array.shape[2], array.shape[1]
             stream.pix_fmt = "yuv420p"

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -111,6 +112,10 @@ def _dino_encode(images: list[Image.Image], ctx: ScoringContext) -> torch.Tensor
     return F.normalize(torch.cat(list(batched(ctx, encode, len(images), DINO, 224, 224))), p=2, dim=1)
 
 
+#: Backbone name → the encoder of PIL images into normalised features, as the script runs each model.
+_ENCODERS = {CLIP: _clip_encode, DINO: _dino_encode}
+
+
 def frame_features(sample: Sample, ctx: ScoringContext, backbone: str) -> torch.Tensor:
     """Per-frame normalised features of every frame (cached per video, shared by the profile's columns)."""
     video = sample.video
@@ -119,7 +124,7 @@ def frame_features(sample: Sample, ctx: ScoringContext, backbone: str) -> torch.
 
     def compute() -> torch.Tensor:
         frames = pil_frames(video.frames)
-        return _clip_encode(frames, ctx) if backbone == CLIP else _dino_encode(frames, ctx)
+        return _ENCODERS[backbone](frames, ctx)
 
     return ctx.cached((backbone, "dreamvideo-frames", video.digest), compute)
 
@@ -136,7 +141,7 @@ def reference_features(sample: Sample, ctx: ScoringContext, backbone: str) -> to
 
     def compute() -> torch.Tensor:
         images = [_open_rgb(path) for path in reference_jpgs(folder)]
-        return _clip_encode(images, ctx) if backbone == CLIP else _dino_encode(images, ctx)
+        return _ENCODERS[backbone](images, ctx)
 
     return ctx.cached((backbone, "dreamvideo-references", str(folder)), compute)
 
@@ -207,26 +212,30 @@ class ClipTDreamVideo(Metric):
         return MetricValue(clip_t_score(frame_features(sample, ctx, CLIP), text_feature(sample.prompt, ctx)))
 
 
-class ClipIDreamVideo(Metric):
+class _ReferenceImageScore(Metric):
+    """The mean over the subject's .jpg images of image · mean frame, in ``backbone``'s feature space."""
+
+    backbone: ClassVar[str]
+
+    def score(self, sample: Sample, ctx: ScoringContext) -> MetricValue:
+        references = reference_features(sample, ctx, self.backbone)
+        return MetricValue(reference_score(frame_features(sample, ctx, self.backbone), references))
+
+
+class ClipIDreamVideo(_ReferenceImageScore):
     """DreamVideo's CLIP-I: the mean over the subject's .jpg images of image · mean frame (CLIP)."""
 
     spec = _spec("clip_i_dreamvideo", "CLIP-I@DreamVideo", "mean over every reference .jpg of its CLIP feature · "
                  "mean frame", (CLIP,), needs_reference_images=True)
-
-    def score(self, sample: Sample, ctx: ScoringContext) -> MetricValue:
-        references = reference_features(sample, ctx, CLIP)
-        return MetricValue(reference_score(frame_features(sample, ctx, CLIP), references))
+    backbone = CLIP
 
 
-class DinoIDreamVideo(Metric):
+class DinoIDreamVideo(_ReferenceImageScore):
     """DreamVideo's DINO-I: as CLIP-I with DINO ViT-S/16 features."""
 
     spec = _spec("dino_i_dreamvideo", "DINO-I@DreamVideo", "mean over every reference .jpg of its DINO ViT-S/16 "
                  "feature · mean frame", (DINO,), needs_reference_images=True)
-
-    def score(self, sample: Sample, ctx: ScoringContext) -> MetricValue:
-        references = reference_features(sample, ctx, DINO)
-        return MetricValue(reference_score(frame_features(sample, ctx, DINO), references))
+    backbone = DINO
 
 
 class TConsDreamVideo(Metric):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from jtbench.io.atomic import write_text
 from jtbench.report.build import ReportOptions, build_table
 from jtbench.report.inputs import ReportInputs, gather
 from jtbench.report.render import RENDERERS, render
@@ -19,15 +19,6 @@ def report_text(
     """The ``table`` of ``inputs`` rendered as ``fmt`` (md, latex or csv)."""
     renderer_name = RENDERERS.canonical(fmt)
     return render(build_table(table, inputs, options), renderer_name)
-
-
-def write_text(path: Path, text: str) -> Path:
-    """Write through a temp file + rename, so a reader never sees half a table."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
 
 
 def write_report(

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from jtbench.benchmark import Benchmark
-from jtbench.report.api import write_text
+from jtbench.io.atomic import write_text
 from jtbench.report.build import ReportOptions, build_table
 from jtbench.report.external import result_profiles
 from jtbench.report.inputs import LABEL, SOURCE, ReportInputs

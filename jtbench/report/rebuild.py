@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from jtbench.report.api import report_text, write_text
+from jtbench.io.atomic import write_text
+from jtbench.report.api import report_text
 from jtbench.report.build import build_table
 from jtbench.report.composites import COMPOSITES
 from jtbench.report.inputs import gather

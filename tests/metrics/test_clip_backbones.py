@@ -6,6 +6,7 @@ import zipfile
 
 import pytest
 import torch
+from weights_helpers import offline_resolver, place
 
 from jtbench.errors import WeightsError
 from jtbench.models.base import resolve_dtype
@@ -20,7 +21,7 @@ from jtbench.models.clip import (
     cast_openai_clip,
 )
 from jtbench.models.pickscore import PickScoreV1
-from jtbench.weights import WEIGHTS, WeightResolver
+from jtbench.weights import WEIGHTS
 
 
 @pytest.mark.parametrize("spec", [OPENAI_CLIP_VIT_B_32, OPENAI_CLIP_VIT_L_14])
@@ -35,15 +36,10 @@ def test_openai_specs_carry_the_url_checksum(spec):
 def test_a_vbench_users_cache_is_found(tmp_path, monkeypatch):
     """Files laid out as VBench caches them are used, and checked against the published SHA-256."""
     vbench = tmp_path / "vbench"
-    monkeypatch.setenv("VBENCH_CACHE_DIR", str(vbench))
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # the user's own caches must not answer
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    resolver = WeightResolver(offline=True, root=tmp_path / "jtbench")
+    resolver = offline_resolver(tmp_path, monkeypatch)  # the user's own caches must not answer
     for spec in (OPENAI_CLIP_VIT_B_32, OPENAI_CLIP_VIT_L_14, LAION_AESTHETIC_LINEAR):
         assert resolver.find(spec) is None
-        target = vbench / spec.vbench_path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(b"not the real weights")
+        target = place(vbench / spec.vbench_path, b"not the real weights")
         assert resolver.find(spec) == target
     assert LAION_AESTHETIC_LINEAR.vbench_path == "aesthetic_model/emb_reader/sa_0_4_vit_l_14_linear.pth"
     assert resolver.verify(OPENAI_CLIP_VIT_B_32, vbench / OPENAI_CLIP_VIT_B_32.vbench_path) is False

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from _dreamvideo_reference import DinoViT, dreamvideo_reference, load_vit_small, opencv_frames, target_files
 from sample_media import BICYCLE_CLIPS, CAR_TURN, downscale
+from weights_helpers import load_saved, offline_resolver, place
 
 from jtbench.errors import InputError
 from jtbench.io.video import read_video, write_video
@@ -22,7 +23,6 @@ from jtbench.metrics import dreamvideo
 from jtbench.metrics.base import PAPER_COLUMNS, Sample, ScoringContext, create_metric
 from jtbench.metrics.profiles import PROFILES, get_profile, profile_metrics
 from jtbench.models.dino import DINO_VITS16_WEIGHTS, DinoViTS16
-from jtbench.weights.resolve import WeightResolver
 
 PROMPT = "A bear plushie playing the flute on the grass."
 COLUMNS = ("CLIP-T@DreamVideo", "CLIP-I@DreamVideo", "DINO-I@DreamVideo", "T-Cons@DreamVideo")
@@ -170,9 +170,7 @@ def test_a_real_size_vit_small_state_dict_loads_and_matches_dinos_forward(tmp_pa
     with torch.no_grad():
         for param in reference.parameters():
             param.add_(0.05 * torch.randn_like(param))
-    path = tmp_path / DINO_VITS16_WEIGHTS.filename
-    torch.save(reference.state_dict(), path)
-    ours = DinoViTS16().load({DINO_VITS16_WEIGHTS.id: path}, torch.device("cpu"), torch.float32)
+    ours = load_saved(DinoViTS16(), reference.state_dict(), tmp_path)
     assert len(ours.blocks) == 12 and ours.embed_dim == 384 and ours.blocks[0].attn.num_heads == 6
     x = torch.randn(1, 3, 224, 224)
     with torch.no_grad():
@@ -183,13 +181,9 @@ def test_vits16_weights_come_from_hubconfs_address_and_torch_hubs_cache(tmp_path
     spec = DINO_VITS16_WEIGHTS
     assert spec.urls == ("https://dl.fbaipublicfiles.com/dino/dino_deitsmall16_pretrain/dino_deitsmall16_pretrain.pth",)
     assert spec.sha256 is None  # unpublished: locked on first download like the others
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    resolver = WeightResolver(offline=True, root=tmp_path / "jtbench")
+    resolver = offline_resolver(tmp_path, monkeypatch)
     assert resolver.find(spec) is None
-    cached = tmp_path / "torch" / "hub" / "checkpoints" / "dino_deitsmall16_pretrain.pth"
-    cached.parent.mkdir(parents=True)
-    cached.write_bytes(b"weights")
+    cached = place(tmp_path / "torch" / "hub" / "checkpoints" / "dino_deitsmall16_pretrain.pth", b"weights")
     assert resolver.resolve(spec) == cached
 
 

@@ -16,6 +16,7 @@ from _amt_raft_helpers import (
     vbench_dynamic_run,
 )
 from sample_media import BICYCLE_CLIPS, CAR_TURN, SAMPLE_VIDEO
+from weights_helpers import load_saved
 
 from jtbench.errors import WeightsError
 from jtbench.io.video import read_video
@@ -142,14 +143,10 @@ def test_key_map_round_trips_the_original_layout():
 
 
 def test_bad_checkpoints_are_named(tmp_path):
-    empty = tmp_path / "empty.pth"
-    torch.save({}, empty)
     with pytest.raises(WeightsError, match="not a RAFT state dict"):
-        RaftLarge().load({"raft-things": empty}, torch.device("cpu"), torch.float32)
-    wrong = tmp_path / "wrong.pth"
-    torch.save({"module.fnet.conv1.weight": torch.zeros(1)}, wrong)
+        load_saved(RaftLarge(), {}, tmp_path)
     with pytest.raises(WeightsError, match="does not match RAFT-large"):
-        RaftLarge().load({"raft-things": wrong}, torch.device("cpu"), torch.float32)
+        load_saved(RaftLarge(), {"module.fnet.conv1.weight": torch.zeros(1)}, tmp_path)
 
 
 # -- parity with VBench on the tiny (seeded, real-architecture) RAFT-large --------------------------------

@@ -8,6 +8,7 @@ import pytest
 import torch
 from _vbench_dino_musiq_helpers import short_copy, synthetic_video, vbench_imaging_quality
 from sample_media import CAR_TURN, SAMPLE_VIDEO
+from weights_helpers import load_saved, offline_resolver, place
 
 from jtbench.errors import InputError, WeightsError
 from jtbench.io.video import read_video
@@ -119,20 +120,14 @@ def test_tiny_file_loads_like_the_published_one(tmp_path, musiq):
 
 
 def test_load_rejects_a_foreign_checkpoint(tmp_path):
-    path = tmp_path / MUSIQ_SPAQ_WEIGHTS.filename
-    torch.save({"conv.weight": torch.zeros(3)}, path)
     with pytest.raises(WeightsError, match="not a pyiqa MUSIQ state dict"):
-        MusiqSpaq().load({MUSIQ_SPAQ_WEIGHTS.id: path}, torch.device("cpu"), torch.float32)
+        load_saved(MusiqSpaq(), {"conv.weight": torch.zeros(3)}, tmp_path)
 
 
 def test_weights_found_in_vbench_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("VBENCH_CACHE_DIR", str(tmp_path / "vbench"))
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    resolver = WeightResolver(offline=True, root=tmp_path / "jtbench")
+    resolver = offline_resolver(tmp_path, monkeypatch)
     assert resolver.find(MUSIQ_SPAQ_WEIGHTS) is None
-    vbench_file = tmp_path / "vbench" / "pyiqa_model" / "musiq_spaq_ckpt-358bb6af.pth"
-    vbench_file.parent.mkdir(parents=True)
-    vbench_file.write_bytes(b"x")
+    vbench_file = place(tmp_path / "vbench" / "pyiqa_model" / "musiq_spaq_ckpt-358bb6af.pth")
     assert resolver.find(MUSIQ_SPAQ_WEIGHTS) == vbench_file
 
 

@@ -12,7 +12,9 @@ from _amt_raft_helpers import (
     vbench_motion_smoothness,
     vbench_motion_value,
 )
+from fresh_python import run_python
 from sample_media import BICYCLE_CLIPS, CAR_TURN, SAMPLE_VIDEO
+from weights_helpers import load_saved
 
 from jtbench.errors import VideoError, WeightsError
 from jtbench.io.video import VideoClip, read_video
@@ -122,10 +124,8 @@ def test_undefined_inputs_raise(count, size):
 
 
 def test_bad_checkpoint_is_named(tmp_path):
-    path = tmp_path / "amt-s.pth"
-    torch.save({"model": {}}, path)
     with pytest.raises(WeightsError, match="state_dict"):
-        AmtS().load({"amt-s": path}, torch.device("cpu"), torch.float32)
+        load_saved(AmtS(), {"model": {}}, tmp_path)
 
 
 # -- parity with VBench on the tiny (seeded, real-architecture) AMT-S ---------------------------------
@@ -230,9 +230,6 @@ def test_recorded_pair_counts(path, frames, pairs, shared_data):
 
 def test_amt_import_leaves_sys_path_alone():
     """AMT-S is loaded from the vbench wheel by file path, not by VBench's sys.path injection."""
-    import subprocess
-    import sys
-
     code = (
         "import sys; before = list(sys.path)\n"
         "from jtbench.models.amt import build_amt_s\n"
@@ -241,9 +238,7 @@ def test_amt_import_leaves_sys_path_alone():
         "assert 'networks' not in sys.modules\n"
         "print(type(model).__module__)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "vbench.third_party.amt.networks.AMT_S"
+    assert run_python(code).strip() == "vbench.third_party.amt.networks.AMT_S"
 
 
 def test_the_scale_quirk_rests_on_device_comparison():
@@ -267,15 +262,10 @@ def test_a_cpu_interpolates_one_pair_per_call(monkeypatch):
 
 def test_amt_loads_without_decord():
     """The offline GPU bundle has no decord, which ``import vbench`` needs: AMT-S still builds."""
-    import subprocess
-    import sys
-
     code = (
         "import sys; sys.modules['decord'] = None  # not installed\n"
         "from jtbench.models.amt import build_amt_s\n"
         "model = build_amt_s()\n"
         "print(type(model).__module__, sum(p.numel() for p in model.parameters()))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["vbench.third_party.amt.networks.AMT_S", "2990543"]
+    assert run_python(code).split() == ["vbench.third_party.amt.networks.AMT_S", "2990543"]

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from _vbench_dino_musiq_helpers import short_copy, synthetic_video, vbench_subject_consistency
 from sample_media import BICYCLE_CLIPS, CAR_TURN, SAMPLE_VIDEO
+from weights_helpers import load_saved, offline_resolver, place
 
 from jtbench.errors import VideoError, WeightsError
 from jtbench.io.video import VideoClip, read_video
@@ -116,24 +117,16 @@ def test_architecture_is_timms_dino_vitb16():
 
 
 def test_load_rejects_a_foreign_checkpoint(tmp_path):
-    path = tmp_path / DINO_VITB16_WEIGHTS.filename
-    torch.save({"conv.weight": torch.zeros(3)}, path)
     with pytest.raises(WeightsError, match="not a DINO ViT state dict"):
-        DinoViTB16().load({DINO_VITB16_WEIGHTS.id: path}, torch.device("cpu"), torch.float32)
+        load_saved(DinoViTB16(), {"conv.weight": torch.zeros(3)}, tmp_path)
 
 
 def test_weights_found_where_vbench_and_torch_hub_keep_them(tmp_path, monkeypatch):
-    monkeypatch.setenv("VBENCH_CACHE_DIR", str(tmp_path / "vbench"))
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    resolver = WeightResolver(offline=True, root=tmp_path / "jtbench")
+    resolver = offline_resolver(tmp_path, monkeypatch)
     assert resolver.find(DINO_VITB16_WEIGHTS) is None
-    hub_file = tmp_path / "torch" / "hub" / "checkpoints" / "dino_vitbase16_pretrain.pth"
-    hub_file.parent.mkdir(parents=True)
-    hub_file.write_bytes(b"x")
+    hub_file = place(tmp_path / "torch" / "hub" / "checkpoints" / "dino_vitbase16_pretrain.pth")
     assert resolver.find(DINO_VITB16_WEIGHTS) == hub_file
-    vbench_file = tmp_path / "vbench" / "dino_model" / "dino_vitbase16_pretrain.pth"
-    vbench_file.parent.mkdir(parents=True)
-    vbench_file.write_bytes(b"x")
+    vbench_file = place(tmp_path / "vbench" / "dino_model" / "dino_vitbase16_pretrain.pth")
     assert resolver.find(DINO_VITB16_WEIGHTS) == vbench_file
 
 

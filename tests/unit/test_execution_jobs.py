@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from fresh_python import run_python
+
 from jtbench.benchmark import Benchmark
 from jtbench.execution.estimate import PUBLISHED, estimate, measured_figures
 from jtbench.execution.jobs import RunRequest, build_plan, config_hash
@@ -149,15 +151,10 @@ def test_report_key_names_methods_and_base(tmp_path):
 
 def test_ray_stays_optional():
     """The CLI, the planner and the local executor load without importing Ray."""
-    import subprocess
-    import sys
-
     code = (
         "import sys, jtbench.cli.app, jtbench.execution.local, jtbench.execution.runner\n"
         "from jtbench.execution.executor import EXECUTORS\n"
         "assert EXECUTORS.names() == ['local', 'ray'], EXECUTORS.names()\n"
         "print('ray' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "False"
+    assert run_python(code).strip() == "False"

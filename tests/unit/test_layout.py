@@ -110,11 +110,16 @@ def test_read_index_rejects_malformed_files_naming_the_file(tmp_path, name, text
     assert info.value.file == str(index) and info.value.fix
 
 
+def _csv_index(tmp_path: Path, text: str) -> list:
+    """The entries of an index ``i.csv`` holding ``text``."""
+    index = tmp_path / "i.csv"
+    index.write_text(text)
+    return read_index(index)
+
+
 def test_resolve_case_row_takes_references_from_prepared_data(tmp_path, prepared):
     bench = Benchmark.load(data_root=prepared)
-    index = tmp_path / "i.csv"
-    index.write_text(f"video,case_id\na.mp4,{CASE}\n")
-    (entry,) = read_index(index)
+    (entry,) = _csv_index(tmp_path, f"video,case_id\na.mp4,{CASE}\n")
     item = resolve_entry(entry, bench)
     assert item.prompt == "A bear plushie playing the flute on the grass."
     assert item.case.subject == "bear_plushie"
@@ -124,24 +129,21 @@ def test_resolve_case_row_takes_references_from_prepared_data(tmp_path, prepared
 
 def test_resolve_row_prompt_overrides_case_prompt(tmp_path, prepared):
     bench = Benchmark.load(data_root=prepared)
-    index = tmp_path / "i.csv"
-    index.write_text(f"video,case_id,prompt\na.mp4,{CASE},A whimsical bear.\n")
-    (entry,) = read_index(index)
+    (entry,) = _csv_index(tmp_path, f"video,case_id,prompt\na.mp4,{CASE},A whimsical bear.\n")
     item = resolve_entry(entry, bench)
     assert item.prompt == "A whimsical bear." and item.case.case_id == CASE
 
 
 def test_resolve_rejects_unknown_case_and_missing_references(tmp_path, prepared):
     bench = Benchmark.load(data_root=prepared)
-    index = tmp_path / "i.csv"
-    index.write_text(
+    unknown, prompt_only, unprepared, missing = _csv_index(
+        tmp_path,
         "video,case_id,prompt,reference_image\n"
         "a.mp4,bear_plushie__person_playing_flutes__grass,,\n"  # unknown case
         "b.mp4,,A bear walking.,\n"  # prompt only, no references
         f"c.mp4,{OTHER},,\n"  # valid case, but its references are not prepared
-        "d.mp4,,A bear walking.,missing.jpg\n"  # given reference does not exist
+        "d.mp4,,A bear walking.,missing.jpg\n",  # given reference does not exist
     )
-    unknown, prompt_only, unprepared, missing = read_index(index)
     with pytest.raises(InputError, match="unknown case_id"):
         resolve_entry(unknown, bench)
     with pytest.raises(InputError, match="prompt-only row must give its reference_image"):
@@ -156,16 +158,13 @@ def test_resolve_rejects_unknown_case_and_missing_references(tmp_path, prepared)
 
 
 def test_resolve_without_data_folder_says_pass_data(tmp_path):
-    index = tmp_path / "i.csv"
-    index.write_text(f"video,case_id\na.mp4,{CASE}\n")
-    (entry,) = read_index(index)
+    (entry,) = _csv_index(tmp_path, f"video,case_id\na.mp4,{CASE}\n")
     with pytest.raises(InputError, match="no prepared data folder") as info:
         resolve_entry(entry, Benchmark.load())
     assert "--data" in info.value.fix
 
 
 def test_with_defaults_only_fills_gaps(tmp_path):
-    index = tmp_path / "i.csv"
-    index.write_text(f"video,case_id,method\na.mp4,{CASE},\nb.mp4,{CASE},own\n")
-    a, b = (with_defaults(e, method="fallback", base_model="zeroscope") for e in read_index(index))
+    entries = _csv_index(tmp_path, f"video,case_id,method\na.mp4,{CASE},\nb.mp4,{CASE},own\n")
+    a, b = (with_defaults(e, method="fallback", base_model="zeroscope") for e in entries)
     assert (a.method, b.method, a.base_model) == ("fallback", "own", "zeroscope")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from fresh_python import run_python
 
 from jtbench.errors import UnknownNameError
 from jtbench.registry import Registry
@@ -55,13 +56,9 @@ def test_entry_points_are_listed(monkeypatch):
 
 def test_builtin_backbones_resolve_lazily_by_name():
     """A backbone resolves by name without its module having been imported first."""
-    import subprocess
-    import sys
-
     code = (
         "from jtbench.models.base import BACKBONES; "
         "cls = BACKBONES.get('lk_tracker'); "
         "print(cls.name, sorted(BACKBONES.names()) == sorted(set(BACKBONES.names())))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["lk_tracker", "True"]
+    assert run_python(code).split() == ["lk_tracker", "True"]

@@ -8,7 +8,6 @@ tiny random pipeline all go through the same code.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import torch
 
 from jtbench.errors import InputError, WeightsError
+from jtbench.methods.t2v.parts import freeze_parts, move_parts
 
 #: ``--base`` name → Hugging Face repository (diffusers layout: unet/ vae/ text_encoder/ tokenizer/ scheduler/).
 BASE_MODELS: dict[str, str] = {
@@ -86,30 +86,6 @@ class T2VComponents:
         ).input_ids
         device = next(self.text_encoder.parameters()).device
         return self.text_encoder(ids.to(device))[0]
-
-
-def move_parts(device: str | torch.device, parts: Iterable[tuple[Any, torch.dtype | None]]) -> None:
-    """``model.to(device[, dtype])`` for each (model, dtype); ``None`` keeps the model's dtype.
-
-    diffusers 0.42 warns on every dtype cast through ``to()`` even with no fp32-only modules
-    (``_keep_in_fp32_modules`` is [] for these models); the cast is what we want, so it is quiet here.
-    """
-    from diffusers.utils import logging as diffusers_logging
-
-    previous = diffusers_logging.get_verbosity()
-    diffusers_logging.set_verbosity_error()
-    try:
-        for model, dtype in parts:
-            model.to(device) if dtype in (None, model.dtype) else model.to(device, dtype)
-    finally:
-        diffusers_logging.set_verbosity(previous)
-
-
-def freeze_parts(*models: Any) -> None:
-    """No gradients and eval mode: the base's own weights never train (adapters add their own)."""
-    for model in models:
-        model.requires_grad_(False)
-        model.eval()
 
 
 def resolve_base(base: str | Path) -> str:

@@ -15,9 +15,9 @@ from typing import Any
 import torch
 
 from jtbench.errors import WeightsError
-from jtbench.methods.t2v.base_model import freeze_parts, move_parts
 from jtbench.methods.t2v.bases import BaseSpec
 from jtbench.methods.t2v.dit.families import DiTFamily, family_of
+from jtbench.methods.t2v.parts import freeze_parts, move_parts
 
 
 @dataclass

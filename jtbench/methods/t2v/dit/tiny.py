@@ -65,10 +65,22 @@ def _write_tokenizer(out: Path, max_length: int) -> None:
     fast.save_pretrained(out)
 
 
-def _save_common(out: Path, text_cls: Any, text_cfg_cls: Any, index: dict[str, Any], seed: int) -> None:
+_Part = tuple[Any, dict[str, Any]]  # (diffusers class, its config)
+
+
+def _save_tiny_pipeline(out: Path, seed: int, pipeline: str, transformer: _Part, vae: _Part, scheduler: _Part,
+                        text_encoder: tuple[Any, Any]) -> Path:
+    """Seed once, then save the parts in a fixed order (so a seed always gives the same weights), the
+    tiny text encoder ``(model class, config class)``, the tokenizer and ``model_index.json``."""
+    out = Path(out)
+    torch.manual_seed(seed)
+    for sub, (cls, config) in (("transformer", transformer), ("vae", vae), ("scheduler", scheduler)):
+        cls(**config).save_pretrained(out / sub)
+    text_cls, text_cfg_cls = text_encoder
     text_cls(text_cfg_cls(**TINY_TEXT)).save_pretrained(out / "text_encoder")
     _write_tokenizer(out / "tokenizer", TEXT_TOKENS)
-    (out / "model_index.json").write_text(json.dumps({**index, "jtbench_tiny_seed": seed}))
+    (out / "model_index.json").write_text(json.dumps({"_class_name": pipeline, "jtbench_tiny_seed": seed}))
+    return out
 
 
 def _build_tiny_cogvideox(out: Path, seed: int, transformer: dict[str, Any], vae: dict[str, Any],
@@ -76,13 +88,9 @@ def _build_tiny_cogvideox(out: Path, seed: int, transformer: dict[str, Any], vae
     from diffusers import AutoencoderKLCogVideoX, CogVideoXDPMScheduler, CogVideoXTransformer3DModel
     from transformers import T5Config, T5EncoderModel
 
-    out = Path(out)
-    torch.manual_seed(seed)
-    CogVideoXTransformer3DModel(**transformer).save_pretrained(out / "transformer")
-    AutoencoderKLCogVideoX(**vae).save_pretrained(out / "vae")
-    CogVideoXDPMScheduler(**scheduler).save_pretrained(out / "scheduler")
-    _save_common(out, T5EncoderModel, T5Config, {"_class_name": "CogVideoXPipeline"}, seed)
-    return out
+    return _save_tiny_pipeline(out, seed, "CogVideoXPipeline", (CogVideoXTransformer3DModel, transformer),
+                               (AutoencoderKLCogVideoX, vae), (CogVideoXDPMScheduler, scheduler),
+                               (T5EncoderModel, T5Config))
 
 
 def build_tiny_cogvideox(out: Path, seed: int = 0) -> Path:
@@ -103,13 +111,9 @@ def build_tiny_wan(out: Path, seed: int = 0) -> Path:
     from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanTransformer3DModel
     from transformers import UMT5Config, UMT5EncoderModel
 
-    out = Path(out)
-    torch.manual_seed(seed)
-    WanTransformer3DModel(**TINY_WAN).save_pretrained(out / "transformer")
-    AutoencoderKLWan(**TINY_WAN_VAE).save_pretrained(out / "vae")
-    UniPCMultistepScheduler(**WAN_SCHEDULER).save_pretrained(out / "scheduler")
-    _save_common(out, UMT5EncoderModel, UMT5Config, {"_class_name": "WanPipeline"}, seed)
-    return out
+    return _save_tiny_pipeline(out, seed, "WanPipeline", (WanTransformer3DModel, TINY_WAN),
+                               (AutoencoderKLWan, TINY_WAN_VAE), (UniPCMultistepScheduler, WAN_SCHEDULER),
+                               (UMT5EncoderModel, UMT5Config))
 
 
 #: Tiny model name (``BaseSpec.tiny_model``) → builder.
