@@ -104,6 +104,30 @@ def _pickscore(out: Path, seed: int) -> dict[str, Path]:
     return files
 
 
+def _viclip(out: Path, seed: int) -> dict[str, Path]:
+    """ViCLIP at the released size (427.6 M), ``{'model': ...}`` in VBench's layout (``out/ViCLIP/``)."""
+    from jtbench.models.viclip import full_viclip_config, write_viclip
+
+    return write_viclip(out, full_viclip_config(), seed)
+
+
+def _hf_clip_vit_l_14(out: Path, seed: int) -> dict[str, Path]:
+    """openai/clip-vit-large-patch14's configuration as a ``CLIPModel`` folder (the tiny build's processor files)."""
+    from transformers import CLIPConfig, CLIPModel
+
+    from jtbench.models.opens2v import HF_CLIP_VIT_L_14
+
+    files = BACKBONES.get("hf_clip_vit_l_14")().build_tiny(out, seed)
+    torch.manual_seed(seed)
+    text = dict(hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12,
+                max_position_embeddings=77, vocab_size=49408, hidden_act="quick_gelu", projection_dim=768)
+    vision = dict(hidden_size=1024, intermediate_size=4096, num_attention_heads=16, num_hidden_layers=24,
+                  patch_size=14, image_size=224, hidden_act="quick_gelu", projection_dim=768)  # fmt: skip
+    config = CLIPConfig(text_config=text, vision_config=vision, projection_dim=768)
+    CLIPModel(config).eval().save_pretrained(files[HF_CLIP_VIT_L_14.id])
+    return files
+
+
 #: Backbones whose tiny build is not already the real architecture. AMT-S, RAFT-large and the LK
 #: stand-in have no smaller configuration, so their own ``build_tiny`` is used as is.
 PAPER_SIZE_BUILDERS: dict[str, Callable[[Path, int], dict[str, Path]]] = {
@@ -113,4 +137,6 @@ PAPER_SIZE_BUILDERS: dict[str, Callable[[Path, int], dict[str, Path]]] = {
     "dino_vitb16": _dino,
     "musiq_spaq": _musiq,
     "pickscore": _pickscore,
+    "viclip": _viclip,
+    "hf_clip_vit_l_14": _hf_clip_vit_l_14,
 }

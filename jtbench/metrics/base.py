@@ -142,6 +142,12 @@ _BUILTIN = {
     "clip_i_dreamvideo": "jtbench.metrics.dreamvideo:ClipIDreamVideo",
     "dino_i_dreamvideo": "jtbench.metrics.dreamvideo:DinoIDreamVideo",
     "t_cons_dreamvideo": "jtbench.metrics.dreamvideo:TConsDreamVideo",
+    # the vbench-extra profile: VBench 0.1.5 temporal_flickering / overall_consistency (custom_input), 0–1
+    "temporal_flickering_vbench": "jtbench.metrics.vbench_extra:TempFlickerVBench",
+    "overall_consistency_vbench": "jtbench.metrics.vbench_extra:OverallConVBench",
+    # the opens2v-open profile: OpenS2V-Eval's open-weight columns, per video on their own scales
+    "aesthetics_opens2v": "jtbench.metrics.opens2v:AestheticsOpenS2V",
+    "motion_opens2v": "jtbench.metrics.opens2v:MotionOpenS2V",
 }
 _ALIASES = {
     "clip_t": ("CLIP-T",),
@@ -163,6 +169,10 @@ _ALIASES = {
     "clip_i_dreamvideo": ("CLIP-I@DreamVideo",),
     "dino_i_dreamvideo": ("DINO-I@DreamVideo",),
     "t_cons_dreamvideo": ("T-Cons@DreamVideo",),
+    "temporal_flickering_vbench": ("Temp-Flicker@VBench",),
+    "overall_consistency_vbench": ("Overall-Con@VBench",),
+    "aesthetics_opens2v": ("Aesthetics@OpenS2V",),
+    "motion_opens2v": ("Motion@OpenS2V",),
 }
 for _name, _target in _BUILTIN.items():
     METRICS.add(_name, _target, aliases=_ALIASES.get(_name, ()))

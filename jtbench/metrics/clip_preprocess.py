@@ -46,12 +46,18 @@ def pil_frames(frames: torch.Tensor) -> list[Image.Image]:
     return [Image.fromarray(np.ascontiguousarray(frame)) for frame in frames.numpy()]
 
 
-def vbench_clip_pixels(frames: torch.Tensor, n_px: int = 224) -> torch.Tensor:
-    """VBench's ``clip_transform(n_px)`` on ``uint8 [T, H, W, 3]`` frames → ``float32 [T, 3, n, n]``."""
-    x = frames.permute(0, 3, 1, 2).to(torch.float32)  # load_video's float 0–255 tensor
+def vbench_clip_pixels(frames: torch.Tensor, n_px: int = 224, *, uint8: bool = False) -> torch.Tensor:
+    """VBench's ``clip_transform(n_px)`` on ``uint8 [T, H, W, 3]`` frames → ``float32 [T, 3, n, n]``.
+
+    ``uint8=False``: on ``load_video``'s float 0–255 tensor (Bkgd-Con, Aesth-Q); ``uint8=True``: on
+    decord's uint8 frames as ``read_frames_decord_by_fps`` gives them (overall_consistency), where
+    torchvision rounds and clamps the resized pixels back to uint8.
+    """
+    x = frames.permute(0, 3, 1, 2)
+    x = x if uint8 else x.to(torch.float32)
     x = TF.resize(x, n_px, interpolation=InterpolationMode.BICUBIC, antialias=False)
     x = TF.center_crop(x, [n_px, n_px])
-    return TF.normalize(x / 255.0, CLIP_MEAN, CLIP_STD)
+    return TF.normalize(x.to(torch.float32) / 255.0, CLIP_MEAN, CLIP_STD)
 
 
 def _require_frames(video: VideoClip, minimum: int, metric: str) -> None:

@@ -113,6 +113,13 @@ COSTS: dict[str, CostModel] = {
     # a whole clip per call (the tracker needs every frame at once): per frame at the input size
     "cotracker3_offline": CostModel(base=60 * MB, per_pixel=40.0),
     "lk_tracker": CostModel(base=1 * MB, per_pixel=16.0),
+    # the profiles' backbones, from benchmarks/bench_profile_backbones.py (real size, random weights made
+    # resident at load, CPU fp32, a fresh process): ViCLIP takes one 8-frame 224x224 clip per item (2,049
+    # joint tokens through 24 ViT-L layers): its first call grew the process by 0.29 GB
+    "viclip": CostModel(base=300 * MB),
+    # HF CLIP ViT-L/14 (OpenS2V's Aesthetics), one 224x224 frame: 0.07 GB for the first frame, 0.65 GB
+    # for a batch of 32 (about 20 MB a frame once the first call's buffers exist)
+    "hf_clip_vit_l_14": CostModel(base=72 * MB),
 }
 
 

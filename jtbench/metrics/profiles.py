@@ -27,6 +27,9 @@ class Profile:
     source: str  # the script reproduced (repository, path)
     scale: str  # the scale its values are on ("0–1")
     notes: tuple[str, ...] = ()  # what a reader of its table must know
+    #: ``"module:function"`` with ``(results, by, columns) -> (frame, notes)``: the source's own
+    #: dataset-level aggregation, shown beside the per-method means (OpenS2V's merge_result.py)
+    aggregation: str | None = None
 
     def check(self) -> None:
         """Each declared column is its metric's ``spec.column`` (imports the metric modules)."""
@@ -51,6 +54,40 @@ DREAMVIDEO = Profile(
     ),
 )
 PROFILES.add(DREAMVIDEO.name, DREAMVIDEO)
+
+VBENCH_EXTRA = Profile(
+    name="vbench-extra",
+    title="VBench dimensions beyond the paper's six (vbench 0.1.5, custom_input mode)",
+    metrics=("temporal_flickering_vbench", "overall_consistency_vbench"),
+    columns=("Temp-Flicker@VBench", "Overall-Con@VBench"),
+    source="VBench 0.1.5 vbench/temporal_flickering.py, vbench/overall_consistency.py (ViCLIP-L/14 InternVid-10M-FLT)",
+    scale="0–1",
+    notes=(
+        "Temp-Flicker: every frame at full resolution, (255 − mean absolute difference of consecutive frames)/255, "
+        "without VBench's static filter (custom_input mode does not run it): on moving videos it mostly measures "
+        "how much they move.",
+        "Overall-Con: ViCLIP cosine of 8 'middle' frames (clip_transform(224) on uint8, antialias off) and the "
+        "prompt cut to 32 tokens. VBench's temporal_style is the same code, so this column is also its value.",
+    ),
+)
+PROFILES.add(VBENCH_EXTRA.name, VBENCH_EXTRA)
+
+OPENS2V_OPEN = Profile(
+    name="opens2v-open",
+    title="OpenS2V-Eval's open-weight columns (OpenS2V-Nexus eval/ @210eb08)",
+    metrics=("aesthetics_opens2v", "motion_opens2v"),
+    columns=("Aesthetics@OpenS2V", "Motion@OpenS2V"),
+    source="PKU-YuanGroup/OpenS2V-Nexus eval/get_aesscore.py, eval/get_motion_amplitude.py @210eb08",
+    scale="raw 1–10 (Aesthetics), pixels (Motion)",
+    notes=(
+        "Aesthetics: OpenS2V's MLP head on normalised HF CLIP ViT-L/14 image_embeds (PIL processor, as under "
+        "its pinned transformers 4.51.3), mean of 32 frames at floor(linspace(0, T−1, 32)).",
+        "Motion: Farneback on every consecutive pair after OpenS2V's RGB→BGR2GRAY conversion, each flow map "
+        "INTER_AREA-resized to width 16, |signed mean| (opposing motions cancel; depends on resolution).",
+    ),
+    aggregation="jtbench.metrics.opens2v:leaderboard_table",
+)
+PROFILES.add(OPENS2V_OPEN.name, OPENS2V_OPEN)
 
 
 def get_profile(name: str) -> Profile:

@@ -57,6 +57,9 @@ for _name, _target in {
     "raft_large": "jtbench.models.raft:RaftLarge",
     "cotracker3_offline": "jtbench.models.trackers:CoTracker3Offline",
     "lk_tracker": "jtbench.models.trackers:LKTrackerBackbone",
+    "viclip": "jtbench.models.viclip:ViClipInternVid",
+    "hf_clip_vit_l_14": "jtbench.models.opens2v:HFClipViTL14",
+    "opens2v_aesthetic_mlp": "jtbench.models.opens2v:OpenS2VAestheticMLP",
 }.items():
     BACKBONES.add(_name, _target)
 

@@ -14,6 +14,7 @@ import pandas as pd
 from jtbench.errors import InputError
 from jtbench.metrics.base import METRICS
 from jtbench.metrics.profiles import PROFILES, Profile, get_profile
+from jtbench.registry import import_target
 from jtbench.report.aggregate import coverage_notes, method_means
 from jtbench.report.inputs import LABEL, ReportInputs
 from jtbench.report.model import ReportTable, default_directions
@@ -119,17 +120,24 @@ def profile_table(inputs: ReportInputs, name: str, title: str | None = None) -> 
     results = inputs.results.sort_values(LABEL, kind="stable")
     means = method_means(results, columns=columns, by=(LABEL,))
     frame = means.rename(columns={LABEL: "method"})[["method", *columns]]
+    values, extra_notes = list(columns), []
+    if profile.aggregation is not None:  # the source's own dataset-level numbers, beside the means
+        aggregate = import_target(profile.aggregation)
+        extra, extra_notes = aggregate(results, LABEL, columns)  # type: ignore[operator]
+        frame = frame.merge(extra.rename(columns={LABEL: "method"}), on="method", how="left")
+        values += [c for c in extra.columns if c != LABEL]
     return ReportTable(
         title=title or f"Profile {name}: {profile.title}",
         frame=frame,
         labels=["method"],
-        values=columns,
-        marked=columns,
-        decimals=dict.fromkeys(columns, 4),  # the script prints four digits
-        directions={c: _higher_is_better(c) for c in columns},
+        values=values,
+        marked=values,
+        decimals=dict.fromkeys(values, 4),  # the script prints four digits
+        directions={c: _higher_is_better(c) for c in columns} | {c: True for c in values if c not in columns},
         notes=[
             f"Profile {name} ({profile.scale} scale), computed as {profile.source}; not part of ARS/NAS/AAS.",
             *profile.notes,
+            *extra_notes,
             *coverage_notes(means.rename(columns={LABEL: "method"}), columns=columns),
         ],
         key=f"profile-{name}",

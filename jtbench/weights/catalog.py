@@ -23,6 +23,7 @@ class WeightSpec:
     licence: str = ""
     used_by: tuple[str, ...] = ()  # metric / method names, for `jtbench weights list`
     vbench_path: str | None = None  # where VBench's cache keeps the same file (relative to it)
+    package_file: str | None = None  # "package:file" an installed Python package ships (openai-clip's BPE)
     aliases: tuple[str, ...] = field(default=())
     is_dir: bool = False
 

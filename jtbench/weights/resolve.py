@@ -4,6 +4,7 @@
 2. ``$JTBENCH_CACHE/weights/<id>/<filename>``,
 3. VBench's cache (``$VBENCH_CACHE_DIR`` or ``~/.cache/vbench``) in VBench's own layout,
 4. the torch hub checkpoint folder (and pyiqa's ``hub/pyiqa``), openai-clip's ``~/.cache/clip``, the HF cache,
+   and a file an installed package ships (``package_file``: openai-clip's BPE vocabulary),
 5. download into (2), only when downloads are allowed and not ``offline``; a file published only inside
    a zip archive (RAFT's ``models.zip``) is extracted from it. Each first download's SHA-256 goes to
    the lock file (:mod:`jtbench.weights.lock`), which later downloads and loads are checked against.
@@ -11,6 +12,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import urllib.request
@@ -30,6 +32,17 @@ def _hf_repo_of(url: str) -> str | None:
     if url.startswith(prefix) and "/resolve/" in url:
         return url[len(prefix) :].split("/resolve/")[0]
     return None
+
+
+def _package_file(target: str) -> list[Path]:
+    """``"package:file"`` inside the installed package, or nothing when the package is absent."""
+    package, _, name = target.partition(":")
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return []
+    locations = spec.submodule_search_locations if spec is not None else None
+    return [Path(folder) / name for folder in locations or ()]
 
 
 def _env_key(weight_id: str) -> str:
@@ -71,6 +84,8 @@ class WeightResolver:
             if snapshots.is_dir():  # a folder weight is the snapshot; a file weight lies inside it
                 for snapshot in sorted(snapshots.iterdir(), reverse=True):
                     out.append(snapshot if spec.is_dir else snapshot / spec.filename)
+        if spec.package_file:
+            out.extend(_package_file(spec.package_file))
         return out
 
     def find(self, spec: WeightSpec) -> Path | None:
