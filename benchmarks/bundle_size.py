@@ -33,15 +33,11 @@ import yaml
 from jtbench.benchmark import Benchmark
 from jtbench.io.tables import normalise, write_atomic
 from jtbench.metrics.base import PAPER_COLUMNS, PAPER_METRICS
+from jtbench.paths import manifests_dir
 from jtbench.share.bundle import make_bundle
 from jtbench.share.submission import read_info
 
-INFO = {
-    "model_name": "Synthetic", "revision": "full", "model_link": "https://example.org/synthetic", "team": "bench",
-    "contact": "bench@example.org", "access": "open", "sampled_by": "bench", "evaluated_by": "bench",
-    "seed_rule": "seed 0 for every case", "samples_per_case": 1, "resolution": "576x320", "fps": 8, "frames": 16,
-    "prompt_rewriting": False, "slice": "full",
-}  # fmt: skip
+INFO = yaml.safe_load((manifests_dir() / "submission_example.yaml").read_text())  # full slice, 1 seed
 
 
 def synthetic_results(folder: Path, seed: int = 0) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from jtbench.cli.score import Precision, parse_weight_overrides
+from jtbench.cli.score import Precision, parse_metric_names, parse_weight_overrides
 from jtbench.errors import JtbenchError
 
 export_app = typer.Typer(help="Export bundles for other platforms (hf: a Hugging Face dataset folder).")
@@ -58,6 +58,7 @@ def validate(
     weights: list[str] = typer.Option([], "--weights", help="ID=PATH: use this file for weight ID (repeatable)."),
     rtol: float = typer.Option(None, "--rtol", help="Relative tolerance per re-scored cell (default 0.005)."),
     atol: float = typer.Option(None, "--atol", help="Absolute floor of the tolerance (default 0.01)."),
+    metrics: list[str] = typer.Option([], "--metrics", help="Re-score only these columns (default: all carried)."),
     allow_tiny: bool = TEST_TINY,
 ) -> None:
     """Check a bundle (schema, digests, completeness, backbones, versions); with videos, re-score a sample."""
@@ -75,6 +76,7 @@ def validate(
         result = validate_bundle(
             bundle_path, videos_dir=videos, sample=sample, seed=seed, data=data, hub_factory=hub_factory,
             allow_tiny=allow_tiny, rtol=RTOL if rtol is None else rtol, atol=ATOL if atol is None else atol,
+            metrics=parse_metric_names(metrics),
         )  # fmt: skip
     except JtbenchError as exc:
         raise _fail(exc) from exc

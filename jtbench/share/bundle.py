@@ -125,9 +125,17 @@ def _agree(info: Mapping[str, Any], rows: pd.DataFrame, source: Path) -> None:
 
 
 def _provenance(results: Path) -> dict[str, Any]:
+    """The scoring run's provenance.json: beside the table (`jtbench score`), else the score jobs' of a
+    `jtbench run` folder (the first in path order, with the union of their weight digests)."""
     folder = results if results.is_dir() else results.parent
-    path = folder / PROVENANCE_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
+    if (folder / PROVENANCE_FILE).is_file():
+        return json.loads((folder / PROVENANCE_FILE).read_text())
+    jobs = sorted((folder / ".jtbench" / "scores").glob(f"*/{PROVENANCE_FILE}"))
+    if not jobs:
+        return {}
+    records = [json.loads(p.read_text()) for p in jobs]
+    weights = {k: v for r in records for k, v in (r.get("weights") or {}).items()}
+    return {**records[0], "weights": dict(sorted(weights.items())), "score_jobs": len(records)}
 
 
 def parquet_bytes(rows: pd.DataFrame) -> bytes:
@@ -200,8 +208,10 @@ def make_bundle(
 def _video_members(rows: pd.DataFrame, bundled: pd.DataFrame, source: Path) -> list[tuple[str, bytes]]:
     """The videos as members; each must still be the file that was scored (its SHA-256)."""
     out, wrong = [], []
+    folder = source if source.is_dir() else source.parent  # `jtbench run` writes paths relative to its folder
     for original, member, digest in zip(rows["video"], bundled["video"], rows["video_sha256"], strict=True):
         path = Path(str(original))
+        path = path if path.is_absolute() else folder / path
         if not path.is_file():
             wrong.append(f"{path} (missing)")
             continue

@@ -81,7 +81,7 @@ def _videofolder(entry: Entry, out: Path) -> int:
             meta = {"file_name": target.relative_to(folder).as_posix(), "case_id": row["case_id"], "seed": row["seed"],
                     "prompt": row["prompt"], "method": row["method"], "video_sha256": row["video_sha256"],
                     **{c: row[c] for c in PAPER_COLUMNS}}  # fmt: skip
-            lines.append(json.dumps(meta, default=lambda v: None if pd.isna(v) else int(v)))
+            lines.append(json.dumps({k: None if pd.isna(v) else v for k, v in meta.items()}, default=int))
     if written:
         write_text(folder / "metadata.jsonl", "\n".join(lines) + "\n")
     return written

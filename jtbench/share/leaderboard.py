@@ -65,7 +65,10 @@ def evaluated_by(bundle: Bundle, sha256: str) -> tuple[str, bool]:
     if (record and record.get("ok") and record.get("bundle_sha256") == sha256 and rescore.get("n", 0) > 0
             and rescore.get("videos_verified")):  # fmt: skip
         when = str(record.get("validated_at", ""))[:10]
-        return f"re-scored by jtbench ({rescore['n']} videos sampled, {when})", True
+        carried = len(scored_columns(bundle.rows))
+        done = len(rescore.get("columns", []))
+        which = "every metric" if rescore.get("all_columns") else f"{done} of {carried} metrics"
+        return f"re-scored by jtbench ({rescore['n']} videos sampled, {which}, {when})", True
     own = f"{bundle.submission.get('evaluated_by')} (self-reported)"
     if record and record.get("bundle_sha256") == sha256 and not record.get("ok"):
         own += "; jtbench validate FAILED"
@@ -101,7 +104,7 @@ def _submission_row(entry: Entry, columns: Sequence[str]) -> dict:
 
 def _reference_rows(ref: ReferenceTable) -> list[dict]:
     return [
-        {"group": group_of(ref.base_model), "kind": "paper", "Model": f"{r['method']} (paper, {ref.title})",
+        {"group": group_of(ref.base_model), "kind": "paper", "Model": f"{r['method']} ({ref.title})",
          "model_link": None, "Method": r["method"], "Base": ref.base_model, "Sampled by": PAPER_SOURCE,
          "Evaluated by": f"{PAPER_SOURCE} (printed values)", "rescored": False, "Access": None, "Date": None,
          "backbones": "paper", "videos": None, "bundle": None, "bundle_sha256": None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from jtbench import __version__
-from jtbench.errors import JtbenchError
+from jtbench.errors import InputError, JtbenchError
 from jtbench.io.digest import file_sha256
 from jtbench.io.tables import result_schema
 from jtbench.metrics.summary import summarise
@@ -216,9 +216,12 @@ def _run(validation: Validation, name: str, check: Callable[[], str]) -> bool:
 def validate_bundle(
     path: str | Path, *, videos_dir: Path | None = None, sample: int = 5, seed: int = 0, data: Path | None = None,
     hub_factory: Callable[[str], Any] | None = None, allow_tiny: bool = False, rtol: float = RTOL, atol: float = ATOL,
-    write: bool = True,
+    metrics: Sequence[str] | None = None, write: bool = True,
 ) -> Validation:  # fmt: skip
-    """Run every check; re-score ``sample`` videos when videos are at hand. Writes NAME.validation.json."""
+    """Run every check; re-score ``sample`` videos when videos are at hand. Writes NAME.validation.json.
+
+    ``metrics`` re-scores only those columns (default: every metric column of the rows); the record
+    says how many of the rows' columns were re-scored."""
     path = Path(path)
     validation = Validation(path, file_sha256(path) if path.is_file() else "")
     try:
@@ -249,30 +252,46 @@ def validate_bundle(
         validation.checks.append(Check("re-score", None, "no videos (bundle without --videos and no --videos DIR)"
                                        if source is None else "--sample 0"))  # fmt: skip
     else:
-        _rescore(validation, bundle, source, videos_dir, sample, seed, data, hub_factory, allow_tiny, rtol, atol)
+        _rescore(validation, bundle, source, videos_dir, sample, seed, data, hub_factory, allow_tiny, rtol, atol,
+                 metrics)
     return _finish(validation, write, allow_tiny)
 
 
-def _rescore(validation, bundle, source, videos_dir, sample, seed, data, hub_factory, allow_tiny, rtol, atol) -> None:
+def _rescore(
+    validation, bundle, source, videos_dir, sample, seed, data, hub_factory, allow_tiny, rtol, atol, metrics
+) -> None:  # fmt: skip
     kind = "tiny" if str(bundle.submission.get("backbones", "")).startswith("tiny") else "paper"
     if kind == "tiny" and not allow_tiny:
         validation.checks.append(Check("re-score", False, "tiny-backbone rows are re-scored only in tests"))
         return
-    columns = scored_columns(bundle.rows)
+    carried, columns = scored_columns(bundle.rows), []
     try:
+        columns = carried if metrics is None else _chosen_columns(metrics, carried)
         hub = hub_factory(kind) if hub_factory else _default_hub(kind)
         outcome = rescore(bundle.path, bundle.rows, columns, videos_dir=videos_dir, n=sample, seed=seed, hub=hub,
                           data=data, rtol=rtol, atol=atol)  # fmt: skip
     except JtbenchError as exc:
         outcome = RescoreOutcome(sample=[], problems=[f"re-scoring could not run: {exc}"], videos_verified=False)
     validation.rescore = {
-        "n": len(outcome.sample), "seed": seed, "backbones": kind, "videos_source": source, "rtol": rtol,
-        "atol": atol, "videos_verified": outcome.videos_verified, "sample": outcome.sample, "figures": outcome.figures,
+        "n": len(outcome.sample), "seed": seed, "columns": columns, "all_columns": set(columns) == set(carried),
+        "backbones": kind, "videos_source": source, "rtol": rtol, "atol": atol,
+        "videos_verified": outcome.videos_verified, "sample": outcome.sample, "figures": outcome.figures,
         "tolerance": "|re-scored − bundled| ≤ max(atol, rtol × |bundled|) per cell",
     }  # fmt: skip
     detail = "; ".join(outcome.problems) or (
         f"{len(outcome.sample)} video(s) × {len(columns)} metrics within max({atol}, {rtol}×|value|)")
     validation.checks.append(Check("re-score", outcome.ok, detail))
+
+
+def _chosen_columns(metrics: Sequence[str], carried: list[str]) -> list[str]:
+    """``--metrics`` names or columns → the rows' columns to re-score (each must be carried)."""
+    from jtbench.metrics.base import resolve_metrics
+
+    columns = [m.spec.column for m in resolve_metrics(metrics)]
+    absent = [c for c in columns if c not in carried]
+    if absent:
+        raise InputError(f"the bundle's rows carry no {', '.join(absent)}", fix=f"choose from {', '.join(carried)}")
+    return columns
 
 
 def _default_hub(kind: str) -> Any:

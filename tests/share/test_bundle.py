@@ -11,10 +11,16 @@ from typer.testing import CliRunner
 
 from jtbench.cli.app import app
 from jtbench.errors import InputError
+from jtbench.paths import manifests_dir
 from jtbench.share.bundle import BundleRefused, make_bundle, read_bundle
 from jtbench.share.submission import read_info
 
 from .conftest import results_copy, write_info
+
+
+def test_the_shipped_example_is_a_valid_info_file():
+    info = read_info(manifests_dir() / "submission_example.yaml")
+    assert info["slice"] == "full" and info["prompt_rewriting"] is False
 
 
 def test_missing_required_fields_are_all_listed(tmp_path):

@@ -25,7 +25,8 @@ def test_each_config_loads_with_the_expected_rows(bundles, tmp_path):
     rows = sum(len(read_bundle(p).rows) for p in paths)
     expected = {"prompts": 450, "leaderboard": 3 + 6, "per_video": rows}  # 3 submissions + Tables 1 and A3
     for name, count in expected.items():
-        loaded = datasets.load_dataset(str(out), name, split="test")
+        # a cache of its own: offline, datasets may otherwise hand back another folder's cached "hf" config
+        loaded = datasets.load_dataset(str(out), name, split="test", cache_dir=str(tmp_path / "cache"))
         assert loaded.num_rows == count, name
     shards = sorted(p.name for p in (out / "data" / "per_video").iterdir())
     n = -(-rows // 10)

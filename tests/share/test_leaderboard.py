@@ -18,7 +18,7 @@ from jtbench.share.bundle import make_bundle
 from jtbench.share.submission import read_info
 from jtbench.share.validate import validate_bundle, validation_path
 
-from .conftest import results_copy, write_info
+from .conftest import FAST_METRICS, results_copy, write_info
 
 
 def _dit_with_profiles(df: pd.DataFrame) -> pd.DataFrame:
@@ -35,7 +35,7 @@ def site(bundles, demo_run, tiny_hub, tmp_path_factory) -> tuple[Path, dict[str,
     folder = tmp_path_factory.mktemp("board")
     paths = {k: Path(shutil.copy(v, folder / v.name)) for k, v in bundles.items()}
     validate_bundle(paths["dummy"], sample=1, data=demo_run / "data", hub_factory=lambda kind: tiny_hub,
-                    allow_tiny=True)  # fmt: skip
+                    allow_tiny=True, metrics=FAST_METRICS)  # fmt: skip
     # a validation record that passed, but for other bytes: must not count
     fake = json.loads(validation_path(paths["dummy"]).read_text()) | {"bundle_sha256": "0" * 64}
     validation_path(paths["dummy-noise"]).write_text(json.dumps(fake))
@@ -63,7 +63,7 @@ def test_groups_paper_rows_and_composites_per_table(site):
 
 def test_evaluated_by_comes_only_from_a_matching_validation(site):
     board = pd.read_csv(site[0] / "leaderboard.csv").set_index("bundle")
-    assert board.loc["dummy.zip", "Evaluated by"].startswith("re-scored by jtbench")
+    assert board.loc["dummy.zip", "Evaluated by"].startswith("re-scored by jtbench (1 videos sampled, 4 of 10 metrics")
     assert bool(board.loc["dummy.zip", "rescored"]) is True
     assert board.loc["dummy-noise.zip", "Evaluated by"] == "jtbench tests (self-reported)"  # sha differs
     assert board.loc["dummy-static.zip", "Evaluated by"] == "jtbench tests (self-reported)"  # never validated
@@ -97,7 +97,8 @@ def test_site_in_chromium_sorts_on_click_and_shows_the_csv_values(site, chromium
     values = [v for _, v in cells]
     assert values == sorted(values, reverse=True)  # descending after one click
     table.locator("thead th").nth(column).click()
-    again = table.locator("tbody tr").evaluate_all(f"rows => rows.map(r => parseFloat(r.cells[{column}].dataset.value))")
+    script = f"rows => rows.map(r => parseFloat(r.cells[{column}].dataset.value))"
+    again = table.locator("tbody tr").evaluate_all(script)
     assert again == sorted(values)
     unet = board[board["group"] == "UNet"].set_index("Model")
     shown = table.locator("tbody tr").evaluate_all(

@@ -10,12 +10,14 @@ import pytest
 from typer.testing import CliRunner
 
 from jtbench.cli.app import app
+from jtbench.io.tables import read_results
+from jtbench.metrics.base import PAPER_COLUMNS
 from jtbench.share.bundle import make_bundle, read_bundle
 from jtbench.share.rescore import draw_sample, within
 from jtbench.share.submission import read_info
 from jtbench.share.validate import validate_bundle, validation_path
 
-from .conftest import results_copy, write_info
+from .conftest import FAST_METRICS, results_copy, write_info
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +29,10 @@ def _failed(result) -> dict[str, str]:
     return {c.name: c.detail for c in result.checks if c.ok is False}
 
 
-def test_round_trip_passes_and_writes_the_record(bundles, demo_run, hub_factory, tmp_path):
+def _round_trip(bundles, demo_run, hub_factory, tmp_path, metrics):
     bundle = shutil.copy(bundles["dummy"], tmp_path / "dummy.zip")
     result = validate_bundle(bundle, sample=2, seed=3, data=demo_run / "data", hub_factory=hub_factory,
-                             allow_tiny=True)  # fmt: skip
+                             allow_tiny=True, metrics=metrics)  # fmt: skip
     assert result.ok, _failed(result)
     record = json.loads(validation_path(bundle).read_text())
     assert record["ok"] and record["bundle_sha256"] == result.sha256
@@ -38,7 +40,18 @@ def test_round_trip_passes_and_writes_the_record(bundles, demo_run, hub_factory,
     rows = read_bundle(bundle).rows
     assert rescore["n"] == 2 and rescore["videos_verified"] and rescore["videos_source"] == "bundle"
     assert rescore["sample"] == list(rows["video"].iloc[draw_sample(len(rows), 2, 3)])
-    assert len(rescore["figures"]) == 2 * 10 and all(f["ok"] for f in rescore["figures"])
+    width = len(metrics or PAPER_COLUMNS)
+    assert len(rescore["figures"]) == 2 * width and all(f["ok"] for f in rescore["figures"])
+    assert rescore["all_columns"] is (metrics is None)
+
+
+def test_round_trip_passes_and_writes_the_record(bundles, demo_run, hub_factory, tmp_path):
+    _round_trip(bundles, demo_run, hub_factory, tmp_path, FAST_METRICS)
+
+
+@pytest.mark.slow
+def test_round_trip_rescoring_all_ten(bundles, demo_run, hub_factory, tmp_path):
+    _round_trip(bundles, demo_run, hub_factory, tmp_path, None)
 
 
 def test_tiny_rows_fail_without_the_test_only_allowance(bundles):
@@ -68,17 +81,11 @@ def test_one_flipped_byte_fails_naming_the_member(bundles, tmp_path, member):
 
 
 def test_a_removed_case_fails_naming_it(demo_run, tmp_path):
-    gone = sorted(read_bundle_rows(demo_run))[0]
+    gone = sorted(set(read_results(demo_run)["case_id"]))[0]
     source = results_copy(demo_run, tmp_path / "r", lambda df: df[(df["method"] == "dummy") & (df["case_id"] != gone)])
     made = make_bundle(source, read_info(write_info(tmp_path)), tmp_path / "b.zip", allow_tiny=True)
     result = validate_bundle(made.path, allow_tiny=True)
     assert not result.ok and gone in _failed(result)["completeness"]
-
-
-def read_bundle_rows(demo_run):
-    from jtbench.io.tables import read_results
-
-    return set(read_results(demo_run)["case_id"])
 
 
 def test_rescoring_from_a_folder_catches_a_swapped_video(bundles, demo_run, hub_factory, tmp_path):
@@ -86,14 +93,13 @@ def test_rescoring_from_a_folder_catches_a_swapped_video(bundles, demo_run, hub_
     rows = read_bundle(bundle).rows
     folder = tmp_path / "videos"
     source = {r.video: r for r in rows.itertuples()}
-    from jtbench.io.tables import read_results
-
     originals = read_results(demo_run).set_index("video_sha256")["video"]
     for member, row in source.items():
         target = folder / member.removeprefix("videos/")
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(originals[row.video_sha256], target)
-    kwargs = dict(videos_dir=folder, sample=1, seed=0, data=demo_run / "data", hub_factory=hub_factory, allow_tiny=True)
+        shutil.copyfile(demo_run / originals[row.video_sha256], target)  # run paths are relative to the run
+    kwargs = dict(videos_dir=folder, sample=1, seed=0, data=demo_run / "data", hub_factory=hub_factory,
+                  allow_tiny=True, metrics=FAST_METRICS)  # fmt: skip
     first = validate_bundle(bundle, **kwargs)
     assert first.ok, _failed(first)
     drawn = first.rescore["sample"][0]
