@@ -4,7 +4,8 @@ Layout (the Hub's manual-configuration convention): ``README.md`` whose YAML hea
 ``configs`` (``prompts``: the 450 cases with their categories; ``leaderboard``: the board's rows, as
 ``leaderboard.csv``; ``per_video``: every bundled row) each pointing at
 ``data/<config>/test-0000k-of-0000N.parquet``; and, for bundles that carry videos,
-``videos/<submission>/`` as a video folder (``metadata.jsonl`` with ``file_name``). The card states the
+``videos/<submission>/`` as a video folder (``metadata.jsonl`` with ``file_name``, and a small README
+whose ``configs`` name the files, since ``datasets`` would read "train" in a case id as a split). The card states the
 licences (the sources' own for the benchmark media, jtbench's for its code and tables, the submitter's
 for the videos) and how every number was computed.
 """
@@ -32,6 +33,20 @@ from jtbench.share.leaderboard import Entry, board, board_columns, load_entries,
 CONFIGS = ("prompts", "leaderboard", "per_video")
 SPLIT = "test"
 SHARD_ROWS = 10_000
+#: Each video folder names its files and split: left to inference, a case id such as
+#: ``backpack__train_turning__grass`` reads as a "train" split to ``datasets``.
+VIDEOFOLDER_CARD = """---
+configs:
+- config_name: default
+  data_files:
+  - split: test
+    path:
+    - metadata.jsonl
+    - '**/*.mp4'
+---
+Generated videos of one submission, named <case_id>/<seed>.mp4; metadata.jsonl gives each file's case, prompt,
+SHA-256 and per-video metric values. Load with datasets.load_dataset(THIS_FOLDER, split="test").
+"""
 
 
 def submission_slug(label: str) -> str:
@@ -84,6 +99,7 @@ def _videofolder(entry: Entry, out: Path) -> int:
             lines.append(json.dumps({k: None if pd.isna(v) else v for k, v in meta.items()}, default=int))
     if written:
         write_text(folder / "metadata.jsonl", "\n".join(lines) + "\n")
+        write_text(folder / "README.md", VIDEOFOLDER_CARD)
     return written
 
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 import yaml
 from typer.testing import CliRunner
 
 from jtbench.cli.app import app
+from jtbench.io.digest import file_sha256
 from jtbench.share.bundle import read_bundle
 
 
 def test_each_config_loads_with_the_expected_rows(bundles, tmp_path):
-    datasets = __import__("pytest").importorskip("datasets")
+    datasets = pytest.importorskip("datasets")
     out = tmp_path / "hf"
     paths = [str(p) for p in bundles.values()]
     result = CliRunner().invoke(app, ["export", "hf", *paths, "--out", str(out), "--shard-rows", "10"])
@@ -45,3 +47,9 @@ def test_videos_become_a_video_folder(bundles, tmp_path):
     assert len(lines) == len(read_bundle(bundles["dummy"]).rows)
     assert all((out / "videos" / folders[0] / line["file_name"]).is_file() for line in lines)
     assert {"case_id", "seed", "prompt", "video_sha256", "CLIP-T"} <= set(lines[0])
+    datasets = pytest.importorskip("datasets")
+    loaded = datasets.load_dataset(str(out / "videos" / folders[0]), split="test", cache_dir=str(tmp_path / "cache"))
+    loaded = loaded.cast_column("video", datasets.Video(decode=False))  # decoding needs torchcodec; paths suffice
+    assert sorted(loaded["case_id"]) == sorted(line["case_id"] for line in lines)
+    for row in loaded:
+        assert file_sha256(row["video"]["path"]) == row["video_sha256"]
