@@ -223,7 +223,9 @@ def validate_bundle(
     ``metrics`` re-scores only those columns (default: every metric column of the rows); the record
     says how many of the rows' columns were re-scored."""
     path = Path(path)
-    validation = Validation(path, file_sha256(path) if path.is_file() else "")
+    if not path.is_file():
+        raise InputError("no bundle here", file=path, fix="pass a NAME.zip written by `jtbench bundle`")
+    validation = Validation(path, file_sha256(path))
     try:
         archive = BundleArchive(path)
     except JtbenchError as exc:

@@ -127,3 +127,6 @@ def test_cli_prints_the_verdict_and_sets_the_exit_code(bundles, tmp_path):
     assert "completeness" in ok.output and "pass" in ok.output and "not run" in ok.output
     refused = CliRunner().invoke(app, ["validate", str(bundle)])
     assert refused.exit_code == 1 and "FAIL" in refused.output
+    missing = CliRunner().invoke(app, ["validate", str(tmp_path / "nothing.zip")])
+    assert missing.exit_code == 2 and "no bundle here" in missing.output
+    assert not validation_path(tmp_path / "nothing.zip").exists()
