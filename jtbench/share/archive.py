@@ -9,12 +9,12 @@ named, whether zip's CRC catches it first or not.
 from __future__ import annotations
 
 import hashlib
-import os
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from jtbench.errors import InputError
+from jtbench.io.atomic import atomic_write
 
 DIGESTS = "digests.sha256"
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -46,20 +46,20 @@ def parse_digest_lines(text: str, source: str = DIGESTS) -> dict[str, str]:
 
 
 def write_zip(path: Path, members: list[tuple[str, bytes]]) -> Path:
-    """Write ``members`` and then ``digests.sha256`` to ``path`` through a temp file + rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """Write ``members`` and then ``digests.sha256`` to ``path`` atomically (a reader never sees half a zip)."""
     everything = [*members, (DIGESTS, digest_lines(members))]
-    with zipfile.ZipFile(tmp, "w") as zf:
-        for name, data in everything:
-            info = zipfile.ZipInfo(name, date_time=_EPOCH)
-            info.create_system = 3  # unix, so the permissions below mean the same everywhere
-            info.external_attr = 0o100644 << 16
-            stored = name.lower().endswith(_STORED_SUFFIXES)
-            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
-            zf.writestr(info, data, compresslevel=None if stored else 9)
-    os.replace(tmp, path)
-    return path
+
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w") as zf:
+            for name, data in everything:
+                info = zipfile.ZipInfo(name, date_time=_EPOCH)
+                info.create_system = 3  # unix, so the permissions below mean the same everywhere
+                info.external_attr = 0o100644 << 16
+                stored = name.lower().endswith(_STORED_SUFFIXES)
+                info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+                zf.writestr(info, data, compresslevel=None if stored else 9)
+
+    return atomic_write(path, write)
 
 
 class BundleArchive:

@@ -24,9 +24,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from jtbench.io.atomic import write_text
 from jtbench.metrics.base import PAPER_COLUMNS
 from jtbench.paths import manifests_dir
-from jtbench.report.api import write_text
 from jtbench.share.archive import BundleArchive
 from jtbench.share.leaderboard import Entry, board, board_columns, load_entries, main_references, per_video_rows
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from jtbench.io.atomic import write_text
 from jtbench.metrics.base import PAPER_COLUMNS
-from jtbench.report.api import write_text
 from jtbench.report.build import build_table
 from jtbench.report.composites import COMPOSITES
 from jtbench.report.inputs import LABEL, ReportInputs, label_rows

@@ -304,7 +304,7 @@ def _default_hub(kind: str) -> Any:
 
 def _finish(validation: Validation, write: bool, allow_tiny: bool) -> Validation:
     if write:
-        from jtbench.report.api import write_text
+        from jtbench.io.atomic import write_text
 
         record = validation.record(test_only_tiny_allowed=allow_tiny)
         write_text(validation_path(validation.bundle), json.dumps(record, indent=1, ensure_ascii=False) + "\n")
