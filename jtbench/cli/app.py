@@ -34,7 +34,7 @@ def root(
 
 
 def _register() -> None:
-    from jtbench.cli import data, demo, doctor, listing, meta_eval, methods, report, run, score, study, weights
+    from jtbench.cli import data, demo, doctor, listing, meta_eval, methods, report, run, score, share, study, weights
 
     app.add_typer(listing.app, name="list")
     app.add_typer(data.app, name="data")
@@ -47,6 +47,10 @@ def _register() -> None:
     app.add_typer(methods.app, name="methods")
     app.add_typer(study.app, name="study")
     app.command("meta-eval")(meta_eval.meta_eval)
+    app.command("bundle")(share.bundle)
+    app.command("validate")(share.validate)
+    app.command("leaderboard")(share.leaderboard)
+    app.add_typer(share.export_app, name="export")
 
 
 _register()

@@ -11,13 +11,13 @@ import fnmatch
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
 import typer
 
-from jtbench.cli.score import Backbones, Precision
+from jtbench.cli.score import PROFILE_OPTION, Backbones, Precision, selected_metrics
 from jtbench.errors import InputError, JtbenchError
 
 #: Environment variables forwarded to every worker (cache and weight locations).
@@ -79,6 +79,7 @@ def run(
     seeds: str = typer.Option("0", "--seeds", help="Sampling seeds, comma-separated."),
     limit: int = typer.Option(None, "--limit", min=1, help="Only the first N selected combinations."),
     metrics: list[str] = typer.Option([], "--metrics", help="Metric names or columns (default: the ten)."),
+    profile: list[str] = PROFILE_OPTION,
     max_memory: str = typer.Option(None, "--max-memory", help="Memory scoring may use, e.g. 8GB (default: all free)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and its estimated GPU-hours, run nothing."),
     report: str = typer.Option("md,html", "--report", help="Report formats to write: md (report.md), html (report/)."),
@@ -94,7 +95,7 @@ def run(
         combinations=_csv(combinations), subject=_csv(subject), motion=_csv(motion),
         subject_category=_csv(subject_category), motion_category=_csv(motion_category),
         backgrounds=_csv(backgrounds), seeds=seeds, limit=limit, metrics=_csv(metrics), report=_csv(report),
-        overrides=overrides,
+        overrides=overrides, profiles=_csv(profile),
     )  # fmt: skip
     try:
         if max_memory:  # read by every scorer, in this process and in workers (JTBENCH_* is forwarded)
@@ -135,6 +136,7 @@ class RunOptions:
     metrics: list[str]
     report: list[str]
     overrides: list[str]
+    profiles: list[str] = field(default_factory=list)  # --profile: their metrics are scored after the ten
 
 
 def build_request(opts: RunOptions, *, prepare: bool = True):
@@ -171,7 +173,7 @@ def build_request(opts: RunOptions, *, prepare: bool = True):
     return RunRequest(
         methods=tuple(opts.methods), base_model=opts.base, out_dir=out, data_root=data.resolve(),
         combinations=tuple(combos), backgrounds=tuple(backgrounds), seeds=seeds or (0,), settings=settings,
-        metrics=tuple(opts.metrics), score_precision=opts.score_precision,
+        metrics=tuple(selected_metrics(opts.metrics, opts.profiles) or ()), score_precision=opts.score_precision,
         env={k: v for k, v in os.environ.items() if k.startswith(FORWARDED_ENV)}, report_formats=tuple(opts.report),
     )  # fmt: skip
 

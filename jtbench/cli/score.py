@@ -60,6 +60,12 @@ def selected_metrics(metrics: list[str], profiles: list[str]) -> list[str] | Non
     return [*(names or PAPER_METRICS), *profile_metrics(chosen)]
 
 
+#: ``--profile NAME`` of `score` and `run` (parsed by :func:`selected_metrics`).
+PROFILE_OPTION = typer.Option(
+    [], "--profile", help="Also score a paper profile's columns (e.g. dreamvideo; `jtbench list profiles`)."
+)
+
+
 def score(
     folder: Path = typer.Argument(None, help="A folder of <case_id>.mp4 or <case_id>/<seed>.mp4 videos."),
     index: Path = typer.Option(None, "--index", help="A CSV or JSON index (video, case_id or prompt, ...)."),
@@ -69,9 +75,7 @@ def score(
     ),
     base_model: str = typer.Option(None, "--base-model", "--base", help="Base model for rows that do not give one."),
     metrics: list[str] = typer.Option([], "--metrics", help="Metric names or paper columns, comma-separated."),
-    profile: list[str] = typer.Option(
-        [], "--profile", help="Also score a paper profile's columns (e.g. dreamvideo; `jtbench list profiles`)."
-    ),
+    profile: list[str] = PROFILE_OPTION,
     data: Path = typer.Option(None, "--data", help="Prepared data (subjects/<id>/00.jpg, motions/<id>/00.mp4)."),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, ..."),
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="At most this many frames per model call."),
