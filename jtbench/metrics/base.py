@@ -142,6 +142,11 @@ _BUILTIN = {
     "clip_i_dreamvideo": "jtbench.metrics.dreamvideo:ClipIDreamVideo",
     "dino_i_dreamvideo": "jtbench.metrics.dreamvideo:DinoIDreamVideo",
     "t_cons_dreamvideo": "jtbench.metrics.dreamvideo:TConsDreamVideo",
+    # the det profile: DeT's evaluation.py (MTBench), each column on DeT's own scale
+    "motion_fidelity_det": "jtbench.metrics.det:MotionFidelityDeT",
+    "clip_t_det": "jtbench.metrics.det:ClipTDeT",
+    "t_cons_det": "jtbench.metrics.det:TConsDeT",
+    "motion_fidelity_hybrid_det": "jtbench.metrics.det:MotionFidelityHybridDeT",
 }
 _ALIASES = {
     "clip_t": ("CLIP-T",),
@@ -163,6 +168,10 @@ _ALIASES = {
     "clip_i_dreamvideo": ("CLIP-I@DreamVideo",),
     "dino_i_dreamvideo": ("DINO-I@DreamVideo",),
     "t_cons_dreamvideo": ("T-Cons@DreamVideo",),
+    "motion_fidelity_det": ("MotFid@DeT",),
+    "clip_t_det": ("CLIP-T@DeT",),
+    "t_cons_det": ("T-Cons@DeT",),
+    "motion_fidelity_hybrid_det": ("MotFid-Hybrid@DeT (seed 0)",),
 }
 for _name, _target in _BUILTIN.items():
     METRICS.add(_name, _target, aliases=_ALIASES.get(_name, ()))
