@@ -238,9 +238,11 @@ class ClipTDeT(Metric):
         frames = sample.video.frames
         images = torch.cat(list(batched(ctx, lambda a, b: model.image_embeds(frames[a:b]), len(frames), CLIP,
                                         224, 224)))  # fmt: skip
-        with torch.inference_mode():
-            text_embed = F.normalize(model.text_embeds(text), dim=-1)
-            logits = (F.normalize(images, dim=-1) @ text_embed.T)[:, 0] * model.model.logit_scale.exp()
+        with torch.inference_mode():  # HF CLIPModel's logits_per_image: x / ‖x‖, text @ image.T, × exp(scale)
+            texts = model.text_embeds(text, copies=len(frames))
+            texts = texts / texts.norm(p=2, dim=-1, keepdim=True)
+            images = images / images.norm(p=2, dim=-1, keepdim=True)
+            logits = torch.diagonal(texts @ images.T) * model.model.logit_scale.exp()  # DeT: diag(logits_per_image)
         plain = sample.prompt.rstrip(" ").removesuffix(".") + "."
         note = f"DeT reads the prompt back from its folder name as {text!r}" if text != plain else None
         return MetricValue(float(logits.mean()), note)

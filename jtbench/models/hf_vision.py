@@ -117,9 +117,11 @@ class HfClip:
         return projected(self.model.get_image_features(pixel_values=pixels.to(self.device, self.dtype)))
 
     @torch.inference_mode()
-    def text_embeds(self, text: str) -> torch.Tensor:
-        """The projected embedding of ``text``, *not* truncated (as ``CLIPProcessor`` without ``truncation``)."""
-        tokens = self.tokenizer([text], padding=True, return_tensors="pt")
+    def text_embeds(self, text: str, copies: int = 1) -> torch.Tensor:
+        """Projected embeddings of ``copies`` copies of ``text`` in one call, *not* truncated (as ``CLIPProcessor``
+        without ``truncation``). DeT encodes the prompt once per frame; a batch of copies rounds slightly
+        differently from one copy (≈1e-7 relative), which the ×100 logit scale makes visible."""
+        tokens = self.tokenizer([text] * copies, padding=True, return_tensors="pt")
         limit = self.model.config.text_config.max_position_embeddings
         if tokens["input_ids"].shape[1] > limit:
             raise InputError(
