@@ -119,7 +119,8 @@ def reference_models(hub):
     processor = CLIPProcessor(image_processor=pil_image_processor_class().from_pretrained(clip_dir),
                               tokenizer=CLIPTokenizer.from_pretrained(clip_dir))  # fmt: skip
     dino_processor = _vit_pil_processor_class().from_pretrained(dino_dir)
-    return CLIPModel.from_pretrained(clip_dir).eval(), processor, ViTModel.from_pretrained(dino_dir).eval(), dino_processor
+    clip_model, dino = CLIPModel.from_pretrained(clip_dir).eval(), ViTModel.from_pretrained(dino_dir).eval()
+    return clip_model, processor, dino, dino_processor
 
 
 _CONTEXTS: dict[int, ScoringContext] = {}
