@@ -259,7 +259,8 @@ class TConsDeT(Metric):
         frames = sample.video.frames
         pooled = torch.cat(list(batched(ctx, lambda a, b: model.pooler_output(frames[a:b]), len(frames), DINO,
                                         224, 224)))  # fmt: skip
-        return MetricValue(temporal_consistency_det(pooled))
+        note = None if model.pooler == "checkpoint" else f"DINO pooler not in the checkpoint: drawn from {model.pooler}"
+        return MetricValue(temporal_consistency_det(pooled), note)
 
 
 def temporal_consistency_det(pooled: torch.Tensor) -> float:

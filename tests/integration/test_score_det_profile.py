@@ -61,6 +61,7 @@ def test_each_row_says_which_grid_it_tracked(scored):
     assert "MotFid@DeT: tracks from lk_tracker" in masked
     assert f"00.mask.png beside the reference clip (sha256 {digest})" in masked
     assert "whole-frame 50x50 grid" in whole and "mask.png" not in whole
+    assert "T-Cons@DeT: DINO pooler not in the checkpoint: drawn from seed 0 (sha256 " in whole
 
 
 def test_report_profile_det_table(scored):
