@@ -214,7 +214,7 @@ class MotionFidelity(Metric):
         grid = () if grid_size == GRID_SIZE and segm_mask is None else (grid_size, mask_digest)
 
         def track(frames: torch.Tensor) -> torch.Tensor:
-            return tracker.track(frames, grid_size, segm_mask)
+            return tracker.track(frames, grid_size, segm_mask) if grid else tracker.track(frames)
 
         ref_tracks = ctx.cached(
             ("motion_fidelity.tracks", name, _sha256(reference, ctx), *grid),

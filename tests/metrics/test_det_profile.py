@@ -382,6 +382,33 @@ def test_the_hybrid_seed_moves_the_value():
     assert det.hybrid_score(gen, ref, 0) == pytest.approx(hybrid_video(gen, ref, det.hybrid_indices(300, 0)), abs=TOL)
 
 
+@pytest.mark.slow
+def test_cotracker_call_matches_dets(clips, soft_mask, tmp_path, monkeypatch):
+    """DeT's ``get_tracklets`` through CoTracker3's own ``CoTrackerPredictor(checkpoint=...)`` against jtbench's
+    tracker on the same seeded real-size weights: grid 50, the mask rule and the support grid are the predictor's.
+    Needs a local co-tracker checkout (``JTBENCH_COTRACKER_DIR``; CC-BY-NC, never vendored)."""
+    from jtbench.models.trackers import COTRACKER3_OFFLINE, CoTracker3Offline, find_cotracker_checkout, grid_point_mask
+
+    checkout = find_cotracker_checkout()
+    if not isinstance(checkout, Path):
+        pytest.skip("no local co-tracker checkout (set JTBENCH_COTRACKER_DIR)")
+    files = CoTracker3Offline().build_tiny(tmp_path, seed=0)  # the real architecture, seeded random weights
+    monkeypatch.syspath_prepend(str(checkout))
+    from cotracker.predictor import CoTrackerPredictor
+
+    predictor = CoTrackerPredictor(checkpoint=str(files[COTRACKER3_OFFLINE.id]))
+    tracker = CoTracker3Offline().load(files, torch.device("cpu"), torch.float32)
+    frames = read_video(clips["pan_16f"]).frames[:3]  # short: CoTracker3 is slow on a CPU
+    box = box_from_mask_png(soft_mask)
+    for mask in (None, box):
+        theirs = tracklets(predictor, frames, mask)
+        ours = tracker.track(frames, 50, None if mask is None else mask[0, 0]) / torch.tensor([300.0, 200.0])
+        _record("CoTracker3 call" + (" with mask" if mask is not None else ""), "tracks (normalised)",
+                float((ours - theirs).abs().max()), 0.0)  # fmt: skip
+        torch.testing.assert_close(ours, theirs, atol=1e-6, rtol=0)
+    assert theirs.shape[0] == int(grid_point_mask(box[0, 0], 50).sum()) < 2500
+
+
 # -- registry --------------------------------------------------------------------------------------------
 def test_the_profile_is_a_registry_entry_outside_the_ten():
     profile = get_profile("det")
