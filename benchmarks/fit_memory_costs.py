@@ -37,6 +37,8 @@ SIZES = {
     "clip_vit_b_32": [(224, 224)],
     "clip_vit_l_14": [(224, 224)],
     "pickscore": [(224, 224)],
+    "hf_clip_vit_b_32": [(224, 224)],  # the det profile's models see 224x224 whatever the video
+    "hf_dino_vitb16": [(224, 224)],
 }
 #: Fit terms per backbone: which of (per_pixel, per_pixel_sq) the model has. A stored pyramid's
 #: exact size (``CostModel.volume_sq``) is taken off the peaks before fitting.
@@ -92,6 +94,11 @@ def measure(backbone: str, height: int, width: int, batch: int, weights: Path) -
 
         def run(m, f, b):
             return dino_features(m, f[:batch], b, budget)
+    elif backbone == "hf_dino_vitb16":
+
+        def run(m, f, b):
+            with torch.no_grad():
+                return m.model(pixel_values=torch.rand(batch, 3, 224, 224)).pooler_output
     else:
 
         def run(m, f, b):

@@ -128,6 +128,27 @@ def _hf_clip_vit_l_14(out: Path, seed: int) -> dict[str, Path]:
     return files
 
 
+def _hf_clip_b32(out: Path, seed: int) -> dict[str, Path]:
+    """The tiny build's processor and tokenizer; the model: ``CLIPConfig()`` (= openai/clip-vit-base-patch32)."""
+    from transformers import CLIPConfig, CLIPModel
+
+    files = BACKBONES.get("hf_clip_vit_b_32")().build_tiny(out, seed)
+    torch.manual_seed(seed)
+    folder = next(iter(files.values()))
+    CLIPModel(CLIPConfig(projection_dim=512)).eval().save_pretrained(folder)
+    return files
+
+
+def _hf_dino_b16(out: Path, seed: int) -> dict[str, Path]:
+    """``ViTConfig()`` (= facebook/dino-vitb16: 768-d, 12 layers, 16 px patches), no pooler, as released."""
+    from transformers import ViTConfig, ViTModel
+
+    files = BACKBONES.get("hf_dino_vitb16")().build_tiny(out, seed)
+    torch.manual_seed(seed)
+    ViTModel(ViTConfig(), add_pooling_layer=False).eval().save_pretrained(next(iter(files.values())))
+    return files
+
+
 #: Backbones whose tiny build is not already the real architecture. AMT-S, RAFT-large and the LK
 #: stand-in have no smaller configuration, so their own ``build_tiny`` is used as is.
 PAPER_SIZE_BUILDERS: dict[str, Callable[[Path, int], dict[str, Path]]] = {
@@ -139,4 +160,6 @@ PAPER_SIZE_BUILDERS: dict[str, Callable[[Path, int], dict[str, Path]]] = {
     "pickscore": _pickscore,
     "viclip": _viclip,
     "hf_clip_vit_l_14": _hf_clip_vit_l_14,
+    "hf_clip_vit_b_32": _hf_clip_b32,
+    "hf_dino_vitb16": _hf_dino_b16,
 }

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,15 @@ def _subject_source_dir(subject: Subject, root: Path) -> Path | None:
 
 def _davis_frames_dir(clip: str, root: Path) -> Path | None:
     return _first_dir([root / "DAVIS" / "JPEGImages" / "480p" / clip, root / "JPEGImages" / "480p" / clip, root / clip])
+
+
+def _davis_first_mask(frames_dir: Path) -> Path | None:
+    """DAVIS's annotation of a sequence's first frame (``Annotations/480p/<clip>/00000.png``), if present:
+    the det profile's optional first-frame mask (DeT's ``masks/<name>/00000.png``)."""
+    if len(frames_dir.parents) < 3:
+        return None
+    path = frames_dir.parents[2] / "Annotations" / "480p" / frames_dir.name / "00000.png"  # beside JPEGImages/
+    return path if path.is_file() else None
 
 
 def _ucf_clip_file(clip: str, root: Path) -> Path | None:
@@ -174,6 +184,10 @@ def prepare(
             kind = "frames" if motion.source == "davis2016" else "video"
             plan.append((kind, src, out / "motions" / mid / f"{i:02d}.mp4", str(motion.stride)))
             labels[f"motions/{mid}/{i:02d}.mp4"] = motion.source
+            mask = _davis_first_mask(src) if kind == "frames" else None
+            if mask is not None:  # the clip's frame 0 is the sequence's frame 0 (stride from the start)
+                plan.append(("file", mask, out / "motions" / mid / f"{i:02d}.mask.png", ""))
+                labels[f"motions/{mid}/{i:02d}.mask.png"] = motion.source
     if missing:
         raise InputError(_missing_message(missing, manifest), fix="see `jtbench data prepare --help`")
     return _execute(out, plan, manifest, {k: str(v) for k, v in sources.items()}, labels)
@@ -223,6 +237,9 @@ def _execute(
             src.copy_to(dst)
         elif kind == "image":
             _write_image(src, dst)
+        elif kind == "file":  # byte for byte (DAVIS first-frame masks)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
         elif kind == "frames":
             _write_clip_from_frames(src, dst, int(stride))
         else:
@@ -285,7 +302,6 @@ def download_sources(names: Iterable[str], into: Path, manifest: Manifest | None
 
     Zip archives are unpacked here; UCF101 is a RAR archive, which needs ``unrar`` by hand.
     """
-    import shutil
     import urllib.request
     import zipfile
 

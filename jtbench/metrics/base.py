@@ -148,6 +148,11 @@ _BUILTIN = {
     # the opens2v-open profile: OpenS2V-Eval's open-weight columns, per video on their own scales
     "aesthetics_opens2v": "jtbench.metrics.opens2v:AestheticsOpenS2V",
     "motion_opens2v": "jtbench.metrics.opens2v:MotionOpenS2V",
+    # the det profile: DeT's evaluation.py (MTBench), each column on DeT's own scale
+    "motion_fidelity_det": "jtbench.metrics.det:MotionFidelityDeT",
+    "clip_t_det": "jtbench.metrics.det:ClipTDeT",
+    "t_cons_det": "jtbench.metrics.det:TConsDeT",
+    "motion_fidelity_hybrid_det": "jtbench.metrics.det:MotionFidelityHybridDeT",
 }
 _ALIASES = {
     "clip_t": ("CLIP-T",),
@@ -173,6 +178,10 @@ _ALIASES = {
     "overall_consistency_vbench": ("Overall-Con@VBench",),
     "aesthetics_opens2v": ("Aesthetics@OpenS2V",),
     "motion_opens2v": ("Motion@OpenS2V",),
+    "motion_fidelity_det": ("MotFid@DeT",),
+    "clip_t_det": ("CLIP-T@DeT",),
+    "t_cons_det": ("T-Cons@DeT",),
+    "motion_fidelity_hybrid_det": ("MotFid-Hybrid@DeT (seed 0)",),
 }
 for _name, _target in _BUILTIN.items():
     METRICS.add(_name, _target, aliases=_ALIASES.get(_name, ()))

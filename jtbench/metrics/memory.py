@@ -110,6 +110,11 @@ COSTS: dict[str, CostModel] = {
     "clip_vit_b_32": CostModel(base=16 * MB),
     "clip_vit_l_14": CostModel(base=24 * MB),
     "pickscore": CostModel(base=26 * MB),
+    # DeT's Hugging Face models (det profile), one 224x224 input each (cropped / squashed by their
+    # processors whatever the video size); fit_memory_costs.py, real-size random weights: batch 1
+    # grew 36 MiB (CLIP ViT-B/32) and 51 MiB (DINO ViT-B/16), batch 2 43 and 71 MiB
+    "hf_clip_vit_b_32": CostModel(base=36 * MB),
+    "hf_dino_vitb16": CostModel(base=51 * MB),
     # a whole clip per call (the tracker needs every frame at once): per frame at the input size
     "cotracker3_offline": CostModel(base=60 * MB, per_pixel=40.0),
     "lk_tracker": CostModel(base=1 * MB, per_pixel=16.0),

@@ -49,7 +49,12 @@ from jtbench.io.video import file_sha256, read_video
 from jtbench.metrics.base import Metric, MetricSpec, MetricValue, Sample, ScoringContext
 from jtbench.metrics.memory import COSTS
 from jtbench.models.base import BACKBONES
-from jtbench.models.trackers import CoTracker3Offline, LKTrackerBackbone, Tracker  # importing registers both
+from jtbench.models.trackers import (  # importing registers both trackers
+    GRID_SIZE,
+    CoTracker3Offline,
+    LKTrackerBackbone,
+    Tracker,
+)
 
 PAPER_TRACKER = CoTracker3Offline.name
 STANDIN_TRACKER = LKTrackerBackbone.name
@@ -181,7 +186,17 @@ class MotionFidelity(Metric):
             return self.tracker
         return STANDIN_TRACKER if ctx.hub.mode == "tiny" else PAPER_TRACKER
 
-    def score(self, sample: Sample, ctx: ScoringContext) -> MetricValue:
+    def tracks(
+        self,
+        sample: Sample,
+        ctx: ScoringContext,
+        grid_size: int = GRID_SIZE,
+        mask: tuple[torch.Tensor, str] | None = None,
+    ) -> tuple[Tracker, torch.Tensor, torch.Tensor]:
+        """The tracker and the (generated, reference) tracks ``[N, T, 2]`` in pixels, each cached per file.
+
+        ``mask`` = (segmentation mask, its digest): both videos keep only the grid points inside it.
+        """
         if sample.reference_video is None:
             raise InputError(
                 f"{self.spec.column} needs a reference video", file=sample.video.source, fix="give reference_video"
@@ -195,18 +210,28 @@ class MotionFidelity(Metric):
         if name in COSTS:  # the tracker takes a whole clip per call: check that one fits before starting
             cost = COSTS[name].bytes_per_item(video.height, video.width) * video.num_frames
             ctx.memory.batch_size(cost, 1, f"{name} on {video.num_frames} frames of {video.height}x{video.width}")
+        segm_mask, mask_digest = mask if mask is not None else (None, "")
+        grid = () if grid_size == GRID_SIZE and segm_mask is None else (grid_size, mask_digest)
+
+        def track(frames: torch.Tensor) -> torch.Tensor:
+            return tracker.track(frames, grid_size, segm_mask) if grid else tracker.track(frames)
+
         ref_tracks = ctx.cached(
-            ("motion_fidelity.tracks", name, _sha256(reference, ctx)),
-            lambda: tracker.track(read_video(reference, min_frames=2).frames),
+            ("motion_fidelity.tracks", name, _sha256(reference, ctx), *grid),
+            lambda: track(read_video(reference, min_frames=2).frames),
         )
         if video.digest:
-            gen_tracks = ctx.cached(("motion_fidelity.tracks", name, video.digest), lambda: tracker.track(video.frames))
+            gen_tracks = ctx.cached(("motion_fidelity.tracks", name, video.digest, *grid), lambda: track(video.frames))
         else:  # an in-memory clip has no key to cache under
-            gen_tracks = tracker.track(video.frames)
+            gen_tracks = track(video.frames)
+        return tracker, gen_tracks, ref_tracks
+
+    def score(self, sample: Sample, ctx: ScoringContext) -> MetricValue:
+        tracker, gen_tracks, ref_tracks = self.tracks(sample, ctx)
         result = motion_fidelity_score(gen_tracks, ref_tracks, self.rules, device=ctx.hub.device)
         notes = list(result.notes)
         if not tracker.paper_tracker:
-            notes.insert(0, f"tracks from {name}: {tracker.description}")
+            notes.insert(0, f"tracks from {tracker.name}: {tracker.description}")
         return MetricValue(result.score * 100.0, "; ".join(notes) or None)
 
 

@@ -89,6 +89,31 @@ OPENS2V_OPEN = Profile(
 )
 PROFILES.add(OPENS2V_OPEN.name, OPENS2V_OPEN)
 
+DET = Profile(
+    name="det",
+    title="DeT's MTBench metrics (Shi-qingyu/DeT evaluation.py)",
+    metrics=("motion_fidelity_det", "clip_t_det", "t_cons_det", "motion_fidelity_hybrid_det"),
+    columns=("MotFid@DeT", "CLIP-T@DeT", "T-Cons@DeT", "MotFid-Hybrid@DeT (seed 0)"),
+    source="Shi-qingyu/DeT evaluation.py @2a2f4dd (CoTracker3 offline, HF CLIP ViT-B/32, HF DINO ViT-B/16)",
+    scale="own per column: MotFid cosine −1…1, CLIP-T logits ≈ 100·cos, T-Cons 0–1",
+    notes=(
+        "MotFid@DeT: CoTracker3 on a 50x50 grid, tracks divided by W and H, lengths aligned by a truncating "
+        "linspace, the initial position kept as the first vector, no identity subtraction; a video with a "
+        "zero-length step is NaN as in DeT (noted in its row), and DeT's dataset mean would then be NaN, where "
+        "these means leave it out. The reference clip's first-frame mask is used when the prepared data holds one "
+        "(each row's note names it with its SHA-256, or says whole frame).",
+        "CLIP-T@DeT is read against the prompt as DeT rebuilds it from its output folder's name "
+        "(trailing '.' re-added, text after an inner '.' lost); prompts over 77 tokens fail as in DeT.",
+        "T-Cons@DeT is NOT reproducible as published: DeT reads DINO's pooler_output, and the released "
+        "facebook/dino-vitb16 has no pooler weights (transformers draws them at random on every load). jtbench "
+        "draws them once from seed 0 (ViT's init rule), so the values are repeatable but rest on a random layer.",
+        "MotFid-Hybrid@DeT (seed 0) is DeT's --add_frechet_score with its unseeded torch.randint replaced by a "
+        "seeded draw: a labelled variant, not DeT's printed number.",
+        "HF image processors are the PIL ones (transformers < 4.52, DeT's era), not transformers 5's default.",
+    ),
+)
+PROFILES.add(DET.name, DET)
+
 
 def get_profile(name: str) -> Profile:
     """The profile ``name``; an unknown name fails with the close matches."""

@@ -50,6 +50,8 @@ for _name, _target in {
     "clip_vit_l_14": "jtbench.models.clip:OpenAIClipViTL14",
     "laion_aesthetic_linear": "jtbench.models.clip:LaionAestheticLinear",
     "pickscore": "jtbench.models.pickscore:PickScoreV1",
+    "hf_clip_vit_b_32": "jtbench.models.hf_vision:HfClipViTB32",
+    "hf_dino_vitb16": "jtbench.models.hf_vision:HfDinoViTB16",
     "dino_vitb16": "jtbench.models.dino:DinoViTB16",
     "dino_vits16": "jtbench.models.dino:DinoViTS16",
     "musiq_spaq": "jtbench.models.musiq:MusiqSpaq",

@@ -25,7 +25,7 @@ from torch import nn
 
 from jtbench.errors import WeightsError
 from jtbench.models.base import BACKBONES, Backbone, load_strict, read_state_dict
-from jtbench.models.pickscore import CLIP_MEAN, CLIP_STD, _pil_image_processor_class, offline_clip_tokenizer
+from jtbench.models.pickscore import CLIP_MEAN, CLIP_STD, pil_image_processor_class, offline_clip_tokenizer
 from jtbench.weights.catalog import WeightSpec, register_weights
 
 HF_CLIP_VIT_L_14 = register_weights(
@@ -103,7 +103,7 @@ class HFClipViTL14(Backbone):
         fix = f"download {HF_CLIP_VIT_L_14.hf_repo} (config.json, weights, preprocessor_config.json) into it"
         try:
             model = CLIPVisionModelWithProjection.from_pretrained(folder)
-            processor = _pil_image_processor_class().from_pretrained(folder)
+            processor = pil_image_processor_class().from_pretrained(folder)
         except (OSError, ValueError, KeyError) as exc:
             raise WeightsError(f"not a Hugging Face CLIP folder: {exc}", file=folder, fix=fix) from exc
         return HFClipVision(model.to(device=device, dtype=dtype).eval(), processor, torch.device(device), dtype)
@@ -115,7 +115,7 @@ class HFClipViTL14(Backbone):
         folder = out_dir / HF_CLIP_VIT_L_14.filename
         config = CLIPConfig(text_config=TINY_TEXT, vision_config=TINY_VISION, projection_dim=EMBED_DIM)
         CLIPModel(config).eval().save_pretrained(folder)
-        _pil_image_processor_class()(
+        pil_image_processor_class()(
             size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224}, resample=3,  # PIL bicubic
             image_mean=list(CLIP_MEAN), image_std=list(CLIP_STD),
         ).save_pretrained(folder)  # fmt: skip

@@ -88,7 +88,7 @@ def projected(output: Any) -> torch.Tensor:
     return output if isinstance(output, torch.Tensor) else output.pooler_output
 
 
-def _pil_image_processor_class() -> type:
+def pil_image_processor_class() -> type:
     try:
         from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
     except ImportError:  # transformers 4.x: the default CLIP processor is the PIL one
@@ -177,7 +177,7 @@ class PickScoreV1(Backbone):
                 fix=f"download {PICKSCORE_V1.hf_repo} (config.json + model.safetensors) into it",
             ) from exc
         try:
-            image_processor = _pil_image_processor_class().from_pretrained(processor_dir)
+            image_processor = pil_image_processor_class().from_pretrained(processor_dir)
         except (OSError, ValueError, KeyError) as exc:
             raise WeightsError(
                 f"no CLIP image processor config here: {exc}",
@@ -196,7 +196,7 @@ class PickScoreV1(Backbone):
         CLIPModel(config).eval().save_pretrained(model_dir)
 
         processor_dir = out_dir / LAION_CLIP_VIT_H_14_PROCESSOR.filename
-        image_processor = _pil_image_processor_class()(
+        image_processor = pil_image_processor_class()(
             size={"shortest_edge": 224},
             crop_size={"height": 224, "width": 224},
             resample=3,  # PIL bicubic

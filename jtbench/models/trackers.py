@@ -1,9 +1,12 @@
 """Point trackers for Mot-Fid: CoTracker3 offline (the paper's) and an OpenCV Lucas–Kanade stand-in.
 
-Both answer the same question: where do the points of CoTracker's 55×55 query grid at frame 0
-go? ``Tracker.track(frames uint8 [T, H, W, 3]) -> float32 [N, T, 2]`` in original pixel
-coordinates (x, y), N = 3025, track ``i`` starting at the same relative location in every
-video — the metric relies on that correspondence (its identity subtraction is index-based).
+Both answer the same question: where do the points of CoTracker's query grid at frame 0 go?
+``Tracker.track(frames uint8 [T, H, W, 3], grid_size=55, segm_mask=None) -> float32 [N, T, 2]``
+in original pixel coordinates (x, y), N = grid_size² (3025 for Mot-Fid), track ``i`` starting at
+the same relative location in every video — the metric relies on that correspondence (its
+identity subtraction is index-based). A ``segm_mask`` keeps only the grid points inside it, by
+the predictor's own rule (:func:`grid_point_mask`); CoTracker then also tracks its 6×6 support
+grid beside them (and drops it from the output), which changes every other track.
 
 The grid is CoTracker's ``get_points_on_a_grid(55, (384, 512))``: a margin of W/64 = 8 px on the
 384×512 canvas the predictor resizes every video to, row-major (y outer, x inner); the v3
@@ -68,6 +71,16 @@ def grid_in_pixels(height: int, width: int, size: int = GRID_SIZE) -> torch.Tens
     return (cotracker_grid(size).double() * scale).float()
 
 
+def grid_point_mask(mask: torch.Tensor, size: int = GRID_SIZE) -> torch.Tensor:
+    """Which of the ``size²`` grid points the v3 predictor keeps for ``segm_mask``: the mask resized
+    (nearest) to the 384×512 canvas, read at each point's rounded (y, x); ``[size²]`` bool."""
+    if mask.ndim != 2:
+        raise InputError(f"a segmentation mask must be [H, W], got {tuple(mask.shape)}", fix="pass one mask image")
+    canvas = torch.nn.functional.interpolate(mask[None, None].float(), COTRACKER_CANVAS, mode="nearest")[0, 0]
+    grid = cotracker_grid(size)
+    return canvas[grid[:, 1].round().long(), grid[:, 0].round().long()].bool()
+
+
 def _check_frames(frames: torch.Tensor) -> torch.Tensor:
     if not isinstance(frames, torch.Tensor) or frames.dtype != torch.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
         got = f"{frames.dtype} {tuple(frames.shape)}" if isinstance(frames, torch.Tensor) else type(frames).__name__
@@ -79,7 +92,7 @@ def _check_frames(frames: torch.Tensor) -> torch.Tensor:
 
 # -- the interface ------------------------------------------------------------------------------
 class Tracker(ABC):
-    """Tracks the 55×55 grid from frame 0 through a video."""
+    """Tracks CoTracker's grid (55×55 by default) from frame 0 through a video."""
 
     name: ClassVar[str]
     #: True only for the tracker the paper used; results from others say so in their notes.
@@ -87,13 +100,19 @@ class Tracker(ABC):
     description: ClassVar[str] = ""
 
     @abstractmethod
-    def track(self, frames: torch.Tensor) -> torch.Tensor:
-        """``uint8 [T, H, W, 3]`` → ``float32 [N, T, 2]`` (x, y) in original pixels, on the CPU."""
+    def track(
+        self, frames: torch.Tensor, grid_size: int = GRID_SIZE, segm_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``uint8 [T, H, W, 3]`` → ``float32 [N, T, 2]`` (x, y) in original pixels, on the CPU.
+
+        ``segm_mask`` (``[H', W']``, any size, nonzero = inside) keeps the grid points inside it.
+        """
 
 
 # -- CoTracker3 offline -------------------------------------------------------------------------
 class CoTrackerTracker(Tracker):
-    """Calls a CoTracker predictor exactly as JointTuner does: ``model(video, grid_size=55)``.
+    """Calls a CoTracker predictor as JointTuner (``model(video, grid_size=55)``) and DeT
+    (``model(video, grid_size=50, segm_mask=mask)``) do.
 
     The video goes in as float 0–255 ``[1, T, 3, H, W]`` at its original resolution (JT reads all
     frames with OpenCV); the predictor resizes, tracks with ``iters=6``, overwrites frame 0 with
@@ -110,10 +129,16 @@ class CoTrackerTracker(Tracker):
         self.dtype = dtype
 
     @torch.inference_mode()
-    def track(self, frames: torch.Tensor) -> torch.Tensor:
+    def track(
+        self, frames: torch.Tensor, grid_size: int = GRID_SIZE, segm_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         frames = _check_frames(frames)
         video = frames.permute(0, 3, 1, 2)[None].to(self.device, self.dtype)
-        tracks, _visibility = self.predictor(video, grid_size=GRID_SIZE)
+        if segm_mask is None:
+            tracks, _visibility = self.predictor(video, grid_size=grid_size)
+        else:
+            mask = segm_mask[None, None].to(self.device, torch.float32)
+            tracks, _visibility = self.predictor(video, grid_size=grid_size, segm_mask=mask)
         if tracks.ndim != 4 or tracks.shape[0] != 1 or tracks.shape[1] != frames.shape[0] or tracks.shape[-1] != 2:
             raise InputError(
                 f"CoTracker returned tracks of shape {tuple(tracks.shape)}, expected [1, T, N, 2]",
@@ -252,14 +277,19 @@ class LucasKanadeTracker(Tracker):
     def __init__(self, settings: LKSettings | None = None) -> None:
         self.settings = settings or LKSettings()
 
-    def track(self, frames: torch.Tensor) -> torch.Tensor:
+    def track(
+        self, frames: torch.Tensor, grid_size: int = GRID_SIZE, segm_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         import cv2
 
         frames = _check_frames(frames)
         array = frames.numpy()
         s = self.settings
         criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, s.max_iterations, s.epsilon)
-        points = grid_in_pixels(array.shape[1], array.shape[2]).numpy().astype(np.float32)
+        points = grid_in_pixels(array.shape[1], array.shape[2], grid_size)
+        if segm_mask is not None:
+            points = points[grid_point_mask(segm_mask, grid_size)]
+        points = points.numpy().astype(np.float32)
         out = np.empty((points.shape[0], array.shape[0], 2), dtype=np.float32)
         out[:, 0] = points
         previous = cv2.cvtColor(array[0], cv2.COLOR_RGB2GRAY)

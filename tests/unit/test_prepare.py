@@ -13,6 +13,7 @@ from jtbench.benchmark.demo import demo_combinations, demo_manifest, prepare_dem
 from jtbench.benchmark.demo_media import motion_clip
 from jtbench.benchmark.prepare import LOCK_NAME, prepare, verify
 from jtbench.errors import InputError
+from jtbench.io.digest import file_sha256
 from jtbench.io.video import read_image, read_video, write_video
 
 
@@ -101,3 +102,27 @@ def test_missing_sources_listed_in_one_message(tmp_path):
     text = str(err.value)
     assert "subject dog" in text and "subject cat" in text and "motion bear_walking" in text
     assert "DAVIS-data.zip" in text and "--source" in text
+
+
+def test_davis_first_frame_mask_is_prepared_beside_its_clip(tmp_path):
+    """DAVIS's Annotations/480p/<clip>/00000.png becomes motions/<motion>/00.mask.png (the det profile's
+    optional mask), byte for byte and in the lock; a sequence without one gets none."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for clip in ("boat", "bus"):
+        frames = tmp_path / "DAVIS" / "JPEGImages" / "480p" / clip
+        frames.mkdir(parents=True)
+        for i in range(32):
+            Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(frames / f"{i:05d}.jpg")
+    annotation = tmp_path / "DAVIS" / "Annotations" / "480p" / "boat" / "00000.png"
+    annotation.parent.mkdir(parents=True)
+    Image.fromarray((rng.random((48, 64)) > 0.7).astype(np.uint8) * 255, mode="L").save(annotation)
+    out = tmp_path / "prepared"
+    report = prepare(out, {"davis2016": tmp_path / "DAVIS"}, subjects=[], motions=["boat_sailing", "bus_traveling"])
+    mask = out / "motions" / "boat_sailing" / "00.mask.png"
+    assert "motions/boat_sailing/00.mask.png" in report.written
+    assert mask.read_bytes() == annotation.read_bytes()
+    lock = json.loads((out / LOCK_NAME).read_text())
+    assert lock["files"]["motions/boat_sailing/00.mask.png"] == file_sha256(annotation)
+    assert not (out / "motions" / "bus_traveling" / "00.mask.png").exists()
