@@ -25,7 +25,7 @@ from torch import nn
 
 from jtbench.errors import WeightsError
 from jtbench.models.base import BACKBONES, Backbone, load_strict, read_state_dict
-from jtbench.models.pickscore import CLIP_MEAN, CLIP_STD, pil_image_processor_class, offline_clip_tokenizer
+from jtbench.models.pickscore import CLIP_MEAN, CLIP_STD, offline_clip_tokenizer, pil_image_processor_class
 from jtbench.weights.catalog import WeightSpec, register_weights
 
 HF_CLIP_VIT_L_14 = register_weights(
