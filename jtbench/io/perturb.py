@@ -21,6 +21,7 @@ from scipy.ndimage import gaussian_filter
 
 from jtbench.errors import JtbenchError
 from jtbench.io.video import read_video, write_video
+from jtbench.metrics.base import PAPER_COLUMNS
 from jtbench.paths import manifests_dir
 
 __all__ = [
@@ -32,18 +33,6 @@ __all__ = [
     "load_perturbations",
 ]
 
-PAPER_COLUMNS = (
-    "CLIP-T",
-    "CLIP-I",
-    "Mot-Fid",
-    "Mot-Smth",
-    "Dyn-Deg",
-    "Subj-Con",
-    "Bkgd-Con",
-    "Pick-Sc",
-    "Aesth-Q",
-    "Img-Q",
-)
 KINDS = ("frames", "prompt", "subject_reference", "motion_reference")
 EXPECTATIONS = ("down", "up", "same")
 

@@ -17,28 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jtbench.errors import InputError
+from jtbench.io.ratings_schema import KINDS, RATING_COLUMNS, RESPONSES
 
-RATING_COLUMNS = (
-    "study_id",
-    "rater_id",
-    "item_id",
-    "case_id",
-    "seed",
-    "dimension",
-    "kind",
-    "method_a",
-    "method_b",
-    "video_sha256_a",
-    "video_sha256_b",
-    "response",
-    "score",
-    "position_a",
-    "gold_expected",
-    "rt_ms",
-    "answered_at",
-)
-KINDS = ("pair", "single", "gold", "repeat")
-RESPONSES = ("a", "b", "tie", "both_bad")
 REQUIRED = ("rater_id", "item_id", "dimension", "kind", "method_a", "response", "score")
 
 

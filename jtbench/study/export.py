@@ -23,30 +23,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from jtbench.io.ratings_schema import RATINGS_SCHEMA
 from jtbench.study.media import read_key
 from jtbench.study.store import SlotBook, load_study, read_ratings
 
-RATINGS_SCHEMA = pa.schema(
-    [
-        ("study_id", pa.string()),
-        ("rater_id", pa.string()),
-        ("item_id", pa.string()),
-        ("case_id", pa.string()),
-        ("seed", pa.int64()),
-        ("dimension", pa.string()),
-        ("kind", pa.string()),
-        ("method_a", pa.string()),
-        ("method_b", pa.string()),
-        ("video_sha256_a", pa.string()),
-        ("video_sha256_b", pa.string()),
-        ("response", pa.string()),
-        ("score", pa.int64()),
-        ("position_a", pa.string()),
-        ("gold_expected", pa.string()),
-        ("rt_ms", pa.int64()),
-        ("answered_at", pa.timestamp("ms", tz="UTC")),
-    ]
-)
 SIDE_TO_AB = {"left": {"left": "a", "right": "b"}, "right": {"left": "b", "right": "a"}}
 VIDEOALIGN_LABEL = {"a": "A", "b": "B", "tie": "same", "both_bad": "same"}
 VIDEOALIGN_COLUMNS = {"text_alignment": "TA", "overall": "Overall"}
