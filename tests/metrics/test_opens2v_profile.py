@@ -32,7 +32,7 @@ from jtbench.metrics import opens2v
 from jtbench.metrics.base import PAPER_COLUMNS, Sample, ScoringContext, create_metric
 from jtbench.metrics.profiles import get_profile
 from jtbench.models.opens2v import HF_CLIP_VIT_L_14, OPENS2V_AESTHETIC_MLP
-from jtbench.models.pickscore import _pil_image_processor_class
+from jtbench.models.pickscore import pil_image_processor_class
 from jtbench.weights.resolve import WeightResolver
 
 AES, MOTION = "Aesthetics@OpenS2V", "Motion@OpenS2V"
@@ -51,7 +51,7 @@ def scorer(tiny_hub):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(CLIPProcessor, "from_pretrained", lambda path: real(path, use_fast=False))
         model = AestheticScorer(dtype=torch.float32, aes_clip_path=str(folder), aes_main_path=str(head))
-    assert isinstance(model.processor.image_processor, _pil_image_processor_class())
+    assert isinstance(model.processor.image_processor, pil_image_processor_class())
     return model
 
 
@@ -124,7 +124,7 @@ def test_aesthetics_quirks_change_the_value(clips, tiny_hub, monkeypatch):
 
     clip = tiny_hub.get(opens2v.CLIP)
     default = AutoImageProcessor.from_pretrained(tiny_hub.files(opens2v.CLIP)[HF_CLIP_VIT_L_14.id])
-    assert not isinstance(default, _pil_image_processor_class())  # transformers 5: the torchvision one
+    assert not isinstance(default, pil_image_processor_class())  # transformers 5: the torchvision one
     monkeypatch.setattr(clip, "image_processor", default)
     assert abs(_ours(tiny_hub, path)[AES] - base) > 1e-6
 
