@@ -68,10 +68,15 @@ def _wide(
     rows = table[table["statistic"].isin(statistics)]
     if rows.empty:
         return None
-    cells = rows.assign(cell=rows.apply(_cell, axis=1))
+    # A statistic with no value shows "–" (never a vanished column); the reason is in the row's note.
+    cells = rows.assign(cell=rows.apply(_cell, axis=1).fillna("–"))
     wide = cells.pivot_table(index="metric", columns="statistic", values="cell", aggfunc="first", sort=False)
-    wide = wide.reindex(columns=[s for s in statistics if s in wide.columns]).reset_index()
-    wide = wide.astype(object).where(wide.notna(), None)
+    wide = wide.reindex(columns=[s for s in statistics if s in wide.columns])
+    reasons = rows.groupby("metric", sort=False)["note"].agg(lambda s: "; ".join(dict.fromkeys(x for x in s if x)))
+    if reasons.str.len().any():
+        wide["note"] = reasons.reindex(wide.index).fillna("")
+    wide = wide.reset_index().astype(object)
+    wide = wide.where(wide.notna(), None)
     return ReportTable(title=title, frame=wide, labels=["metric"], values=list(wide.columns[1:]), key=key, notes=notes)
 
 

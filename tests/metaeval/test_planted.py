@@ -10,6 +10,7 @@ from jtbench.errors import InputError
 from jtbench.metaeval.evaluate import meta_evaluate, value
 from jtbench.metaeval.join import combine_results
 from jtbench.metaeval.ratings import validate
+from jtbench.metaeval.report import build_tables
 from jtbench.metaeval.simulate import simulate_study
 
 
@@ -76,6 +77,10 @@ def test_too_few_judgments_give_nan_and_a_note():
     result = meta_evaluate(validate(sim.ratings), results, resamples=20)
     row = value(result, "CLIP-I", "appearance_fidelity", "acc23")
     assert np.isnan(row["value"]) and "too few" in row["note"]
+    # the report keeps the metric's row, with "–" and the reason, rather than an empty table
+    table = next(t for t in build_tables(result, tiny=False) if t.key == "pairwise-appearance_fidelity-all")
+    clip_i = table.frame.set_index("metric").loc["CLIP-I"]
+    assert clip_i["acc23"] == "–" and "too few" in clip_i["note"]
 
 
 def test_unmatched_ratings_are_listed_and_left_out():
