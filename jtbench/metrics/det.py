@@ -1,7 +1,7 @@
 """The ``det`` profile: MTBench's metrics as DeT's ``evaluation.py`` computes them (Shi-qingyu/DeT @2a2f4dd).
 
 DeT's repository has no licence, so nothing of it is copied: its formulas are re-expressed here
-for one video, quirks kept (``../shared/reference/profiles.md`` §1 cites the lines):
+for one video, quirks kept (the README's det section says where each comes from):
 
 * **MotFid@DeT** (cosine, −1…1): CoTracker3 offline on a **50×50** grid (the predictor's resize
   to 384×512; with a mask only the grid points inside the mask's box, plus CoTracker's 6×6
