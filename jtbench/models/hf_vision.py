@@ -30,14 +30,12 @@ import torch
 from jtbench.errors import InputError, WeightsError
 from jtbench.models.base import BACKBONES, Backbone
 from jtbench.models.pickscore import (
-    CLIP_MEAN,
-    CLIP_STD,
     TINY_TEXT,
     TINY_VISION,
     load_clip_tokenizer,
-    offline_clip_tokenizer,
     pil_image_processor_class,
     projected,
+    save_clip_processor_files,
 )
 from jtbench.weights.catalog import WeightSpec, register_weights
 
@@ -158,11 +156,7 @@ class HfClipViTB32(Backbone):
             model.logit_scale.fill_(float(torch.tensor(100.0).log()))  # the released value, not the init's 14.3
         folder = out_dir / HF_CLIP_VIT_B_32.filename
         model.save_pretrained(folder)
-        pil_image_processor_class()(
-            size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224}, resample=3,
-            image_mean=list(CLIP_MEAN), image_std=list(CLIP_STD),
-        ).save_pretrained(folder)  # fmt: skip
-        offline_clip_tokenizer(folder).save_pretrained(folder)
+        save_clip_processor_files(folder)
         return {HF_CLIP_VIT_B_32.id: folder}
 
 

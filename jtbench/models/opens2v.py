@@ -25,7 +25,10 @@ from torch import nn
 
 from jtbench.errors import WeightsError
 from jtbench.models.base import BACKBONES, Backbone, load_strict, read_state_dict
-from jtbench.models.pickscore import CLIP_MEAN, CLIP_STD, offline_clip_tokenizer, pil_image_processor_class
+from jtbench.models.pickscore import (
+    pil_image_processor_class,
+    save_clip_processor_files,
+)
 from jtbench.weights.catalog import WeightSpec, register_weights
 
 HF_CLIP_VIT_L_14 = register_weights(
@@ -115,11 +118,7 @@ class HFClipViTL14(Backbone):
         folder = out_dir / HF_CLIP_VIT_L_14.filename
         config = CLIPConfig(text_config=TINY_TEXT, vision_config=TINY_VISION, projection_dim=EMBED_DIM)
         CLIPModel(config).eval().save_pretrained(folder)
-        pil_image_processor_class()(
-            size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224}, resample=3,  # PIL bicubic
-            image_mean=list(CLIP_MEAN), image_std=list(CLIP_STD),
-        ).save_pretrained(folder)  # fmt: skip
-        offline_clip_tokenizer(folder).save_pretrained(folder)  # CLIPProcessor (OpenS2V's loader) needs one
+        save_clip_processor_files(folder)  # the tokenizer too: CLIPProcessor (OpenS2V's loader) needs one
         return {HF_CLIP_VIT_L_14.id: folder}
 
 

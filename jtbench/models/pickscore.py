@@ -96,6 +96,19 @@ def pil_image_processor_class() -> type:
     return CLIPImageProcessorPil
 
 
+def save_clip_processor_files(folder: Path) -> None:
+    """The released CLIP preprocessing (PIL, 224 bicubic resize and centre crop, CLIP mean/std) and the
+    offline BPE tokenizer, saved into ``folder`` as a Hub CLIP folder holds them (tiny test builds)."""
+    pil_image_processor_class()(
+        size={"shortest_edge": 224},
+        crop_size={"height": 224, "width": 224},
+        resample=3,  # PIL bicubic
+        image_mean=list(CLIP_MEAN),
+        image_std=list(CLIP_STD),
+    ).save_pretrained(folder)  # preprocessor_config.json
+    offline_clip_tokenizer(folder).save_pretrained(folder)
+
+
 def write_clip_bpe_tokenizer_files(out_dir: Path) -> tuple[Path, Path]:
     """``vocab.json`` + ``merges.txt`` from openai-clip's bundled BPE (49,408 tokens, 48,894 merges)."""
     from clip.simple_tokenizer import SimpleTokenizer
@@ -196,13 +209,5 @@ class PickScoreV1(Backbone):
         CLIPModel(config).eval().save_pretrained(model_dir)
 
         processor_dir = out_dir / LAION_CLIP_VIT_H_14_PROCESSOR.filename
-        image_processor = pil_image_processor_class()(
-            size={"shortest_edge": 224},
-            crop_size={"height": 224, "width": 224},
-            resample=3,  # PIL bicubic
-            image_mean=list(CLIP_MEAN),
-            image_std=list(CLIP_STD),
-        )
-        image_processor.save_pretrained(processor_dir)  # preprocessor_config.json, as in the laion repo
-        offline_clip_tokenizer(processor_dir).save_pretrained(processor_dir)
+        save_clip_processor_files(processor_dir)  # as in the laion repo
         return {PICKSCORE_V1.id: model_dir, LAION_CLIP_VIT_H_14_PROCESSOR.id: processor_dir}
