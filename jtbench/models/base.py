@@ -114,6 +114,17 @@ def load_strict(model: torch.nn.Module, state: dict[str, torch.Tensor], *, path:
         raise WeightsError(f"checkpoint does not match {network}: {str(exc).splitlines()[0]}", file=path,
                            fix=fix) from exc
 
+
+def load_hf_folder(cls: Any, folder: Path, spec: WeightSpec, what: str, **kwargs: Any) -> Any:
+    """``cls.from_pretrained(folder)``, a missing or broken Hugging Face folder reported as a :class:`WeightsError`."""
+    from jtbench.errors import WeightsError
+
+    try:
+        return cls.from_pretrained(folder, **kwargs)
+    except (OSError, ValueError, KeyError) as exc:
+        raise WeightsError(f"not a Hugging Face {what} folder: {exc}", file=folder,
+                           fix=f"download {spec.hf_repo} into it (config, weights, preprocessor_config.json)") from exc
+
 def resolve_dtype(precision: str, device: torch.device, backbone: type[Backbone]) -> torch.dtype:
     """``anchor`` reproduces the official runs: openai-clip models fp16 on CUDA, fp32 elsewhere."""
     if precision == "anchor":

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from jtbench.errors import InputError, WeightsError
-from jtbench.models.base import BACKBONES, Backbone
+from jtbench.models.base import BACKBONES, Backbone, load_hf_folder
 from jtbench.models.pickscore import (
     TINY_TEXT,
     TINY_VISION,
@@ -84,13 +84,6 @@ def _vit_pil_processor_class() -> type:
     return ViTImageProcessorPil
 
 
-def _from_pretrained(cls: Any, folder: Path, spec: WeightSpec, what: str, **kwargs: Any) -> Any:
-    try:
-        return cls.from_pretrained(folder, **kwargs)
-    except (OSError, ValueError, KeyError) as exc:
-        raise WeightsError(f"not a Hugging Face {what} folder: {exc}", file=folder,
-                           fix=f"download {spec.hf_repo} into it (config, weights, preprocessor_config.json)") from exc
-
 
 # -- CLIP ViT-B/32 ------------------------------------------------------------------------------
 @dataclass
@@ -141,8 +134,8 @@ class HfClipViTB32(Backbone):
         from transformers import CLIPModel
 
         folder = files[HF_CLIP_VIT_B_32.id]
-        model = _from_pretrained(CLIPModel, folder, HF_CLIP_VIT_B_32, "CLIPModel")
-        processor = _from_pretrained(pil_image_processor_class(), folder, HF_CLIP_VIT_B_32, "CLIP image processor")
+        model = load_hf_folder(CLIPModel, folder, HF_CLIP_VIT_B_32, "CLIPModel")
+        processor = load_hf_folder(pil_image_processor_class(), folder, HF_CLIP_VIT_B_32, "CLIP image processor")
         model = model.to(device=device, dtype=dtype).eval()
         return HfClip(model, processor, load_clip_tokenizer(folder), torch.device(device), dtype)
 
@@ -202,7 +195,7 @@ class HfDinoViTB16(Backbone):
         from transformers import ViTModel
 
         folder = files[HF_DINO_VITB16.id]
-        model, info = _from_pretrained(ViTModel, folder, HF_DINO_VITB16, "ViTModel", add_pooling_layer=True,
+        model, info = load_hf_folder(ViTModel, folder, HF_DINO_VITB16, "ViTModel", add_pooling_layer=True,
                                        output_loading_info=True)  # fmt: skip
         missing = [k for k in info.get("missing_keys", ()) if k.startswith("pooler.")]
         other = [k for k in info.get("missing_keys", ()) if not k.startswith("pooler.")]
@@ -210,7 +203,7 @@ class HfDinoViTB16(Backbone):
             raise WeightsError(f"the DINO checkpoint lacks {len(other)} weights ({', '.join(other[:3])} …)",
                                file=folder, fix=f"download {HF_DINO_VITB16.hf_repo} again")  # fmt: skip
         pooler = seeded_pooler(model) if missing else "checkpoint"
-        processor = _from_pretrained(_vit_pil_processor_class(), folder, HF_DINO_VITB16, "ViT image processor")
+        processor = load_hf_folder(_vit_pil_processor_class(), folder, HF_DINO_VITB16, "ViT image processor")
         model = model.to(device=device, dtype=dtype).eval()
         return HfDino(model, processor, torch.device(device), dtype, pooler)
 

@@ -23,8 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from jtbench.errors import WeightsError
-from jtbench.models.base import BACKBONES, Backbone, load_strict, read_state_dict
+from jtbench.models.base import BACKBONES, Backbone, load_hf_folder, load_strict, read_state_dict
 from jtbench.models.pickscore import (
     pil_image_processor_class,
     save_clip_processor_files,
@@ -103,12 +102,8 @@ class HFClipViTL14(Backbone):
         from transformers import CLIPVisionModelWithProjection
 
         folder = files[HF_CLIP_VIT_L_14.id]
-        fix = f"download {HF_CLIP_VIT_L_14.hf_repo} (config.json, weights, preprocessor_config.json) into it"
-        try:
-            model = CLIPVisionModelWithProjection.from_pretrained(folder)
-            processor = pil_image_processor_class().from_pretrained(folder)
-        except (OSError, ValueError, KeyError) as exc:
-            raise WeightsError(f"not a Hugging Face CLIP folder: {exc}", file=folder, fix=fix) from exc
+        model = load_hf_folder(CLIPVisionModelWithProjection, folder, HF_CLIP_VIT_L_14, "CLIP vision model")
+        processor = load_hf_folder(pil_image_processor_class(), folder, HF_CLIP_VIT_L_14, "CLIP image processor")
         return HFClipVision(model.to(device=device, dtype=dtype).eval(), processor, torch.device(device), dtype)
 
     def build_tiny(self, out_dir: Path, seed: int) -> dict[str, Path]:
